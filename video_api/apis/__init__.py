@@ -1,0 +1,1 @@
+"""The API classes users call, grouped by tag (``apis.tags``) and by path (``apis.paths``)."""

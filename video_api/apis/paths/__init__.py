@@ -1,0 +1,1 @@
+"""API classes by path: ``AuthApiKey(api_client).post(...)``."""

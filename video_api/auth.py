@@ -1,0 +1,269 @@
+"""The token lifecycle for operations secured by ``bearerAuth``.
+
+Give the client an API key once; :class:`TokenManager` gets an access token on
+first use, renews it shortly before it expires, and on a 401 renews it and
+replays the call once. There is no background thread: work happens on demand,
+in the calling thread.
+
+Threads: a token past its refresh point but not yet expired (STALE) is renewed
+by one thread while the others go on using it; only threads whose token has
+expired (INVALID) wait for the renewal. A refresh token is taken out of the
+state before it is sent, so it is never sent twice, whatever happens to the
+request. A refused refresh falls back to the API key.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+import urllib3
+
+from .api_client import ApiClient
+from .configuration import Configuration, Timeout
+from .exceptions import (
+    ApiConnectionError,
+    ApiException,
+    AuthenticationError,
+    BadRequestException,
+)
+from .model.access_token import AccessToken
+from .paths.auth_api_key import post as auth_api_key
+from .paths.auth_refresh import post as auth_refresh
+
+#: Renew this long before expiry at most; a short-lived token is renewed at 90 % of its life.
+MAX_MARGIN = 60.0
+#: The lifetime assumed when the server does not say (api.video's is one hour).
+DEFAULT_LIFETIME = 3600
+
+
+class TokenState(str, enum.Enum):
+    FRESH = "fresh"  # valid and not due for renewal
+    STALE = "stale"  # still valid, due for renewal
+    INVALID = "invalid"  # missing or expired
+
+
+@dataclass(frozen=True)
+class _Token:
+    access_token: str
+    refresh_token: Optional[str]
+    renew_at: float  # monotonic
+    expires_at: float  # monotonic; inf for a static token
+    wall_expires_at: float  # epoch seconds, for users and for persistence
+
+    def __repr__(self) -> str:  # never the secrets
+        return f"_Token(expires_at={self.wall_expires_at})"
+
+
+class TokenManager:
+    """Keeps a valid access token for one :class:`~video_api.ApiClient`."""
+
+    def __init__(self, client: ApiClient) -> None:
+        configuration = client.configuration
+        self.client = client
+        self.api_key = configuration.api_key
+        self.on_token: Optional[Callable[[Dict[str, Any]], None]] = configuration.on_token
+        self._lock = threading.Lock()
+        self._token: Optional[_Token] = None
+        if configuration.token is not None:
+            self._token = self._restore(configuration.token)
+        elif configuration.access_token:
+            inf = float("inf")
+            self._token = _Token(configuration.access_token, None, inf, inf, inf)
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenManager(state={self.state.value}, api_key={'<set>' if self.api_key else None})"
+        )
+
+    # -- state users can read
+    @property
+    def state(self) -> TokenState:
+        token, now = self._token, time.monotonic()
+        if token is None or now >= token.expires_at:
+            return TokenState.INVALID
+        return TokenState.FRESH if now < token.renew_at else TokenState.STALE
+
+    @property
+    def is_fresh(self) -> bool:
+        return self.state is TokenState.FRESH
+
+    @property
+    def expires_at(self) -> Optional[float]:
+        """When the access token expires, in epoch seconds (None without a token)."""
+        return self._token.wall_expires_at if self._token else None
+
+    def force_refresh(self) -> None:
+        """Renew now, whatever the state."""
+        with self._lock:
+            self._renew()
+
+    # -- getting a token
+    def access_token(self) -> str:
+        """A valid access token, renewing it first when it is due."""
+        token = self._token
+        now = time.monotonic()
+        if token is not None and now < token.renew_at:
+            return token.access_token
+        if token is not None and now < token.expires_at:
+            # STALE: one thread renews; the others keep the token that still works.
+            if not self._lock.acquire(blocking=False):
+                return token.access_token
+            try:
+                if self._token is token:
+                    self._renew()
+            except ApiException:
+                if time.monotonic() >= token.expires_at:
+                    raise
+                return token.access_token  # renewal failed, but this one still works
+            finally:
+                self._lock.release()
+            return self._current()
+        with self._lock:  # INVALID: everyone waits for one renewal
+            if self._token is token:
+                self._renew()
+            return self._current()
+
+    def _current(self) -> str:
+        token = self._token
+        if token is None:
+            raise AuthenticationError(detail="no access token could be obtained")
+        return token.access_token
+
+    def _drop(self, access_token: str) -> None:
+        """Forget ``access_token`` (the server refused it), unless it was already replaced."""
+        with self._lock:
+            token = self._token
+            if token is not None and token.access_token == access_token:
+                self._token = _Token("", token.refresh_token, 0.0, 0.0, 0.0)
+
+    def _renew(self) -> None:
+        """Get a new token: refresh if we hold a refresh token, else (or if refused) the API key.
+        Called with the lock held."""
+        client = self.client
+        old = self._token
+        refresh_token = old.refresh_token if old else None
+        if old is not None:  # the refresh token leaves the state before it is sent
+            self._token = _Token(
+                old.access_token, None, old.renew_at, old.expires_at, old.wall_expires_at
+            )
+        if refresh_token:
+            try:
+                self._store(
+                    client.call_operation(
+                        auth_refresh.operation, {"refreshToken": refresh_token}
+                    ).body
+                )
+                return
+            except (BadRequestException, ApiConnectionError):
+                if not self.api_key:
+                    raise
+        if not self.api_key:
+            raise AuthenticationError(
+                detail="the access token is no longer valid and no API key was given to renew it"
+            )
+        try:
+            response = client.call_operation(auth_api_key.operation, {"apiKey": self.api_key})
+        except BadRequestException as error:
+            raise AuthenticationError(
+                api_response=error.api_response,
+                detail="the API key was refused",
+                retries=error.retries,
+            ) from None
+        self._store(response.body)
+
+    def _store(self, body: AccessToken) -> None:
+        if not body.access_token:
+            raise AuthenticationError(detail="the server's token response has no access_token")
+        lifetime = body.expires_in if body.expires_in is not None else DEFAULT_LIFETIME
+        now, wall = time.monotonic(), time.time()
+        self._token = _Token(
+            body.access_token,
+            body.refresh_token,
+            now + lifetime - min(MAX_MARGIN, lifetime / 10),
+            now + lifetime,
+            wall + lifetime,
+        )
+        if self.on_token is not None:
+            self.on_token(self.saved())
+
+    def saved(self) -> Dict[str, Any]:
+        """The token as a JSON-ready dict, to persist and pass back as ``Configuration(token=)``."""
+        token = self._token
+        if token is None:
+            return {}
+        return {
+            "access_token": token.access_token,
+            "refresh_token": token.refresh_token,
+            "expires_at": token.wall_expires_at,
+        }
+
+    @staticmethod
+    def _restore(saved: Mapping[str, Any]) -> _Token:
+        remaining = float(saved["expires_at"]) - time.time()
+        now = time.monotonic()
+        lifetime = max(remaining, 0.0)
+        return _Token(
+            str(saved["access_token"]),
+            saved.get("refresh_token"),
+            now + lifetime - min(MAX_MARGIN, lifetime / 10),
+            now + lifetime,
+            float(saved["expires_at"]),
+        )
+
+    # -- sending
+    def send(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        payload: Optional[bytes],
+        timeout: Optional[Timeout],
+        replay_safe: bool,
+        host: Optional[str],
+    ) -> Tuple[urllib3.HTTPResponse, int]:
+        """Send with ``Authorization``; on a 401, renew and replay once."""
+
+        def attempt(access_token: str) -> Tuple[urllib3.HTTPResponse, int]:
+            return self.client.rest_client.request(
+                method,
+                path,
+                headers={**headers, "Authorization": f"Bearer {access_token}"},
+                body=payload,
+                timeout=timeout,
+                host=host,
+                replay_safe=replay_safe,
+            )
+
+        access_token = self.access_token()
+        response, retries = attempt(access_token)
+        if response.status == 401 and (self.api_key or (self._token and self._token.refresh_token)):
+            response.drain_conn()
+            response.release_conn()
+            self._drop(access_token)
+            response, more = attempt(self.access_token())
+            retries += more
+        return response, retries
+
+
+class AuthenticatedApiClient(ApiClient):
+    """An :class:`~video_api.ApiClient` that authenticates with ``api_key`` on first use.
+
+    The short form known from api.video's own client; the same as
+    ``ApiClient(Configuration(api_key=..., environment=...))``.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        configuration: Optional[Configuration] = None,
+        environment: str = "production",
+    ) -> None:
+        configuration = configuration if configuration is not None else Configuration()
+        configuration.api_key = api_key
+        if environment != configuration.environment:
+            configuration.environment = environment
+        super().__init__(configuration)

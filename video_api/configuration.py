@@ -1,0 +1,138 @@
+"""Client settings: where to connect, how, and with which credentials.
+
+A :class:`Configuration` is plain data. An :class:`~video_api.ApiClient` reads it
+once, when it is built, so change settings before building the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Dict, Optional, Tuple, Union
+
+from .exceptions import ApiValueError
+
+ENVIRONMENTS: Dict[str, str] = {
+    "production": "https://ws.api.video",
+    "sandbox": "https://sandbox.api.video",
+}
+
+#: Seconds to wait for a connection, and between bytes of the response. The auth
+#: endpoints answer in well under a second; a minute of silence means a stalled
+#: server, and a client that waits forever on one is worse than an error.
+DEFAULT_TIMEOUT: Tuple[float, float] = (5.0, 60.0)
+
+Timeout = Union[float, Tuple[float, float]]
+_SECRETS = ("api_key", "access_token")
+_logger = logging.getLogger("video_api")
+
+
+class Configuration:
+    """Settings of an :class:`~video_api.ApiClient`.
+
+    host: the API's base URL; when given it always wins over ``environment``.
+    environment: ``"production"`` (https://ws.api.video) or ``"sandbox"``
+        (https://sandbox.api.video).
+    api_key / access_token: credentials for operations that need a bearer token.
+    verify_ssl, ssl_ca_cert, cert_file, key_file, assert_hostname: TLS. Server
+        certificates are verified against certifi's bundle unless ``ssl_ca_cert``
+        names another; turning verification off warns.
+    proxy, proxy_headers: an HTTP(S) proxy URL and headers sent to it.
+    connection_pool_maxsize: connections kept open per host for reuse.
+    timeout: seconds, as one number or ``(connect, read)``; default
+        ``DEFAULT_TIMEOUT`` = (5, 60). Each call may pass its own.
+    retries: retries on connection errors, 408, 429 and 5xx (``max_retries`` is
+        the same setting).
+    debug: log each request and response (credentials redacted) to the
+        ``video_api`` logger, with a stderr handler if it has none. It touches
+        no other logger.
+    """
+
+    def __init__(
+        self,
+        host: Optional[str] = None,
+        *,
+        environment: str = "production",
+        api_key: Optional[str] = None,
+        access_token: Optional[str] = None,
+        verify_ssl: bool = True,
+        ssl_ca_cert: Optional[str] = None,
+        cert_file: Optional[str] = None,
+        key_file: Optional[str] = None,
+        assert_hostname: Union[str, bool, None] = None,
+        proxy: Optional[str] = None,
+        proxy_headers: Optional[Dict[str, str]] = None,
+        connection_pool_maxsize: int = 16,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        retries: int = 2,
+        debug: bool = False,
+        on_token: Optional[Callable[[Any], None]] = None,
+        token: Optional[Any] = None,
+    ) -> None:
+        self._host = host
+        self.environment = environment
+        self.api_key = api_key
+        self.access_token = access_token
+        self.verify_ssl = verify_ssl
+        self.ssl_ca_cert = ssl_ca_cert
+        self.cert_file = cert_file
+        self.key_file = key_file
+        self.assert_hostname = assert_hostname
+        self.proxy = proxy
+        self.proxy_headers = proxy_headers
+        self.connection_pool_maxsize = connection_pool_maxsize
+        self.timeout = timeout
+        self.retries = retries
+        self.on_token = on_token
+        self.token = token
+        self._debug = False
+        self.debug = debug
+
+    @property
+    def environment(self) -> str:
+        return self._environment
+
+    @environment.setter
+    def environment(self, name: str) -> None:
+        if name not in ENVIRONMENTS:
+            raise ApiValueError(
+                f"Configuration.environment must be one of {', '.join(ENVIRONMENTS)}, got {name!r}"
+            )
+        self._environment = name
+
+    @property
+    def host(self) -> str:
+        """The base URL requests go to: the explicit host, else the environment's."""
+        return (self._host or ENVIRONMENTS[self._environment]).rstrip("/")
+
+    @host.setter
+    def host(self, value: Optional[str]) -> None:
+        self._host = value
+
+    @property
+    def max_retries(self) -> int:
+        return self.retries
+
+    @max_retries.setter
+    def max_retries(self, value: int) -> None:
+        self.retries = value
+
+    @property
+    def debug(self) -> bool:
+        return self._debug
+
+    @debug.setter
+    def debug(self, value: bool) -> None:
+        self._debug = value
+        if value:
+            _logger.setLevel(logging.DEBUG)
+            if not _logger.handlers:
+                _logger.addHandler(logging.StreamHandler())
+
+    def __repr__(self) -> str:
+        shown = {"host": self.host}
+        for name in ("environment", "proxy", "timeout", "retries", "verify_ssl", *_SECRETS):
+            value = getattr(self, name)
+            if name in _SECRETS:
+                value = "<set>" if value else None
+            shown[name] = value
+        return "Configuration(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"

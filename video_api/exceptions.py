@@ -1,0 +1,170 @@
+"""The exception tree.
+
+Every error the package raises is an :class:`OpenApiException`. Errors about the
+caller's input also subclass the matching builtin (``TypeError``, ``ValueError``,
+...), so plain ``except ValueError`` keeps working. Errors about an HTTP exchange
+are :class:`ApiException`, with one subclass per status family, so callers can
+catch exactly what they can handle. No message ever includes a credential.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Type
+
+if TYPE_CHECKING:
+    from .api_client import ApiResponse
+
+
+class OpenApiException(Exception):
+    """Base of every exception raised by video_api."""
+
+
+class ApiTypeError(OpenApiException, TypeError):
+    """A value has the wrong type, or a required field is missing."""
+
+    def __init__(self, msg: str, path_to_item: Optional[Sequence[Any]] = None) -> None:
+        super().__init__(msg)
+        self.path_to_item = list(path_to_item or [])
+
+
+class ApiValueError(OpenApiException, ValueError):
+    """A value has the right type but cannot be used."""
+
+    def __init__(self, msg: str, path_to_item: Optional[Sequence[Any]] = None) -> None:
+        super().__init__(msg)
+        self.path_to_item = list(path_to_item or [])
+
+
+class ApiMissingFieldError(ApiTypeError, ApiValueError):
+    """A required field is missing: a ``TypeError`` as for a missing argument, and a ValueError."""
+
+
+class ApiAttributeError(OpenApiException, AttributeError):
+    """An attribute does not exist, or a model was asked to change."""
+
+
+class ApiKeyError(OpenApiException, KeyError):
+    """A key is not present in a model."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ApiException(OpenApiException):
+    """An HTTP exchange failed: the server answered an error status, or could not be used.
+
+    ``status``, ``reason``, ``headers`` and ``body`` (the raw bytes) describe the
+    response; ``api_response`` holds the parsed response whose ``body`` is the
+    server's problem (a ``BadRequest``) when it sent one. ``retries`` counts the
+    retries made before giving up.
+    """
+
+    def __init__(
+        self,
+        status: Optional[int] = None,
+        reason: Optional[str] = None,
+        api_response: Optional[ApiResponse[Any]] = None,
+        *,
+        headers: Optional[Any] = None,
+        body: Optional[bytes] = None,
+        detail: Optional[str] = None,
+        retries: int = 0,
+    ) -> None:
+        response = api_response.response if api_response is not None else None
+        if response is not None:
+            status = response.status if status is None else status
+            reason = response.reason if reason is None else reason
+            headers = response.headers if headers is None else headers
+            body = response.data if body is None else body
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        self.api_response = api_response
+        self.detail = detail
+        self.retries = retries
+        super().__init__(self._message())
+
+    @property
+    def problem(self) -> Any:
+        """The parsed problem body (a ``BadRequest``), or None if the server sent none."""
+        body = getattr(self.api_response, "body", None)
+        return body if hasattr(body, "title") else None
+
+    def _message(self) -> str:
+        parts = [f"({self.status})" if self.status is not None else "", self.reason or ""]
+        head = " ".join(p for p in parts if p) or type(self).__name__
+        problem = self.problem
+        if problem is not None:
+            if problem.title:
+                head += f": {problem.title}"
+            if problem.type:
+                head += f" [type: {problem.type}]"
+            for sub in problem.problems or ():
+                head += f"; {sub.name or '?'}: {sub.title}"
+        if self.detail:
+            head += f": {self.detail}"
+        if self.retries:
+            head += f" (after {self.retries} retr{'y' if self.retries == 1 else 'ies'})"
+        return head
+
+    def __str__(self) -> str:
+        return self._message()
+
+
+class BadRequestException(ApiException):
+    """400: the server refused the request (for auth: a wrong API key or refresh token)."""
+
+
+class AuthenticationError(BadRequestException):
+    """The API key or refresh token was refused, so no access token could be had."""
+
+
+class UnauthorizedException(ApiException):
+    """401: the access token is missing, invalid or expired."""
+
+
+class ForbiddenException(ApiException):
+    """403: the credentials are valid but not allowed to do this."""
+
+
+class NotFoundException(ApiException):
+    """404: no such resource."""
+
+
+class TooManyRequestsException(ApiException):
+    """429: rate limited; ``retry_after`` is the wait the server asked for, in seconds."""
+
+    retry_after: Optional[float] = None
+
+
+class ServiceException(ApiException):
+    """5xx: the server failed."""
+
+
+class ApiResponseError(ApiException):
+    """The server answered success, but not with what the contract promises."""
+
+
+class ApiConnectionError(ApiException):
+    """No response: the connection could not be made or broke (DNS, refused, reset, TLS)."""
+
+
+class ApiTimeoutError(ApiConnectionError):
+    """No response in time: the connect or the read bound was reached."""
+
+
+_BY_STATUS: Dict[int, Type[ApiException]] = {
+    400: BadRequestException,
+    401: UnauthorizedException,
+    403: ForbiddenException,
+    404: NotFoundException,
+    429: TooManyRequestsException,
+}
+
+
+def exception_class_for(status: int) -> Type[ApiException]:
+    """The exception class for an HTTP error status."""
+    if status >= 500:
+        return ServiceException
+    return _BY_STATUS.get(status, ApiException)

@@ -1,0 +1,1 @@
+"""One module per schema model, as generated clients lay them out."""

@@ -1,0 +1,216 @@
+"""Transport: a urllib3 pool, TLS, timeouts and retries, and our exceptions for its errors.
+
+Everything per-call that can be decided once is decided in ``__init__``: the pool
+for the configured host, the default timeout, the retry policy. A call is then
+one ``urlopen`` on a known pool with a prepared path and headers, which is
+cheaper than what ``PoolManager.request`` does with a URL string every time.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+import warnings
+from typing import Any, Mapping, Optional, Tuple, Union, cast
+from urllib.parse import urlsplit
+
+import certifi
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProxyError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from .configuration import Configuration, Timeout
+from .exceptions import (
+    ApiConnectionError,
+    ApiTimeoutError,
+    ApiValueError,
+)
+
+logger = logging.getLogger("video_api")
+
+#: Statuses worth another try: the server said it did not (or could not) do the work.
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Of those, the ones that also promise the request was not processed, so that
+#: even a request that must not run twice (it consumes a refresh token) is safe.
+UNPROCESSED_STATUSES = frozenset({408, 429, 503})
+#: The longest wait a retry hint may ask for; a longer one is raised to the caller.
+MAX_RETRY_WAIT = 20.0
+BACKOFF_BASE = 0.2
+
+_NO_RETRY = urllib3.Retry(total=False, redirect=False, raise_on_status=False)
+Response = urllib3.HTTPResponse
+
+
+def to_urllib3_timeout(timeout: Optional[Timeout]) -> Optional[urllib3.Timeout]:
+    """A number bounds connect and read alike; a pair is ``(connect, read)``."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, tuple):
+        if len(timeout) != 2:
+            raise ApiValueError(f"timeout must be a number or (connect, read), got {timeout!r}")
+        return urllib3.Timeout(connect=timeout[0], read=timeout[1])
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+        return urllib3.Timeout(connect=timeout, read=timeout)
+    raise ApiValueError(
+        f"timeout must be a number or (connect, read), got {type(timeout).__name__}"
+    )
+
+
+def retry_after(headers: Mapping[str, str]) -> Optional[float]:
+    """The wait a response asks for, in seconds, from any header api.video or peers use."""
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(0.0, float(value) / 1000)
+        except ValueError:
+            pass
+    for name in ("X-RateLimit-Retry-After", "Retry-After"):
+        value = headers.get(name)
+        if not value:
+            continue
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_tz(value)
+            if when is not None:
+                return max(0.0, email.utils.mktime_tz(when) - time.time())
+    return None
+
+
+class RESTClientObject:
+    """Sends requests for an :class:`~video_api.ApiClient` over one urllib3 pool manager."""
+
+    def __init__(self, configuration: Configuration) -> None:
+        self.configuration = configuration
+        pool_args: dict[str, Any] = {"maxsize": configuration.connection_pool_maxsize}
+        if configuration.verify_ssl:
+            pool_args["cert_reqs"] = "CERT_REQUIRED"
+            pool_args["ca_certs"] = configuration.ssl_ca_cert or certifi.where()
+        else:
+            warnings.warn(
+                "TLS certificate verification is off (verify_ssl=False): "
+                "anyone on the network path can read and change this client's traffic",
+                stacklevel=3,
+            )
+            pool_args["cert_reqs"] = "CERT_NONE"
+        if configuration.cert_file:
+            pool_args["cert_file"] = configuration.cert_file
+            pool_args["key_file"] = configuration.key_file
+        if configuration.assert_hostname is not None:
+            pool_args["assert_hostname"] = configuration.assert_hostname
+        if configuration.proxy:
+            self.manager: urllib3.PoolManager = urllib3.ProxyManager(
+                configuration.proxy, proxy_headers=configuration.proxy_headers, **pool_args
+            )
+        else:
+            self.manager = urllib3.PoolManager(**pool_args)
+        host = configuration.host
+        parts = urlsplit(host)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ApiValueError(f"Configuration.host must be an http(s) URL, got {host!r}")
+        self.host = host
+        self.base_path = parts.path.rstrip("/")
+        # Through a proxy every request goes via the manager, which adds proxy headers.
+        self.pool = None if configuration.proxy else self.manager.connection_from_url(host)
+        self.timeout = to_urllib3_timeout(configuration.timeout)
+        self.retries = configuration.retries
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.manager.clear()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, str],
+        body: Optional[bytes] = None,
+        timeout: Union[urllib3.Timeout, Timeout, None] = None,
+        host: Optional[str] = None,
+        retries: Optional[int] = None,
+        replay_safe: bool = True,
+    ) -> Tuple[Response, int]:
+        """Send one request, retrying what is safe to retry; returns the unread response
+        and the number of retries it took.
+
+        ``replay_safe=False`` marks a request that must not run twice on the server:
+        it is retried only when it surely was not processed.
+        """
+        if not isinstance(timeout, urllib3.Timeout):
+            timeout = self.timeout if timeout is None else to_urllib3_timeout(timeout)
+        budget = self.retries if retries is None else retries
+        attempt = 0
+        while True:
+            try:
+                response = self._send(method, path, headers, body, timeout, host)
+            except HTTPError as error:
+                reached = not isinstance(
+                    error, (NewConnectionError, ConnectTimeoutError, ProxyError)
+                )
+                if (
+                    attempt >= budget
+                    or isinstance(error, SSLError)
+                    or (reached and not replay_safe)
+                ):
+                    raise transport_error(error, method, path, attempt) from error
+                wait = None
+            else:
+                status = response.status
+                if status not in RETRY_STATUSES or attempt >= budget:
+                    return response, attempt
+                if not replay_safe and status not in UNPROCESSED_STATUSES:
+                    return response, attempt
+                wait = retry_after(response.headers)
+                if wait is not None and wait > MAX_RETRY_WAIT:
+                    return response, attempt
+                response.drain_conn()
+                response.release_conn()
+            attempt += 1
+            if wait is None:
+                wait = BACKOFF_BASE * 2 ** (attempt - 1) * (0.5 + random.random() / 2)
+            logger.debug("%s %s: retry %d in %.2f s", method, path, attempt, wait)
+            time.sleep(wait)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: Optional[bytes],
+        timeout: Optional[urllib3.Timeout],
+        host: Optional[str],
+    ) -> Response:
+        options: dict[str, Any] = {
+            "body": body,
+            "headers": headers,
+            "retries": _NO_RETRY,
+            "redirect": False,
+            "timeout": timeout,
+            "preload_content": False,
+        }
+        if self.pool is not None and host is None:
+            return cast(Response, self.pool.urlopen(method, self.base_path + path, **options))
+        base = self.host if host is None else host.rstrip("/")
+        return cast(Response, self.manager.urlopen(method, base + path, **options))
+
+
+def transport_error(
+    error: Exception, method: str, path: str, retries: int = 0
+) -> ApiConnectionError:
+    """Our exception for a urllib3 failure, saying what was tried and what happened."""
+    # urllib3 makes NewConnectionError a ConnectTimeoutError for history's sake; it is not one.
+    timed_out = isinstance(error, (ConnectTimeoutError, ReadTimeoutError)) and not isinstance(
+        error, NewConnectionError
+    )
+    kind = ApiTimeoutError if timed_out else ApiConnectionError
+    reason = getattr(error, "reason", None) or error
+    return kind(detail=f"{method} {path}: {reason}", retries=retries)

@@ -226,6 +226,63 @@ class ApiClient:
             )
         raise self._error(response, data, response_class, retries)
 
+    def call_api(
+        self,
+        resource_path: str,
+        method: str,
+        headers: Optional[Mapping[str, str]] = None,
+        body: Any = None,
+        fields: Optional[Mapping[str, Any]] = None,
+        auth_settings: Optional[Sequence[str]] = None,
+        stream: bool = False,
+        timeout: Optional[Timeout] = None,
+        host: Optional[str] = None,
+    ) -> ApiResponse[Any]:
+        """Call any endpoint, with this client's auth, retries, timeouts and errors.
+
+        ``body`` is sent as JSON (a model, dict or list) or as is (bytes or str);
+        ``fields`` as multipart form data. ``auth_settings=["bearerAuth"]`` adds the
+        access token. The response ``body`` is the decoded JSON (None when empty);
+        with ``stream=True`` a success is left unread in ``response``. POST and PATCH
+        are not replayed once they may have reached the server.
+        """
+        method = method.upper()
+        sent = self._headers(None, ACCEPT_JSON)
+        payload: Optional[bytes] = None
+        if fields is not None:
+            payload, form_type = urllib3.encode_multipart_formdata(dict(fields))
+            sent = {**sent, "Content-Type": form_type}
+        elif isinstance(body, (bytes, str)):
+            payload = body.encode() if isinstance(body, str) else body
+        elif body is not None:
+            payload = (body.to_json() if isinstance(body, Model) else json.dumps(body)).encode()
+            sent = {**sent, "Content-Type": JSON}
+        if headers:
+            sent = {**sent, **headers}
+        response, retries = self._send(
+            method,
+            resource_path,
+            sent,
+            payload,
+            timeout,
+            tuple(auth_settings or ()),
+            method not in ("POST", "PATCH"),
+            body,
+            host,
+        )
+        status = response.status
+        if stream and 200 <= status < 300:
+            return ApiResponse(
+                response=response, body=unset, headers=response.headers, retries=retries
+            )
+        data = self._read(response, resource_path)
+        if 200 <= status < 300:
+            parsed = self._parse(response, data, None)
+            return ApiResponse(
+                response=response, body=parsed, headers=response.headers, retries=retries
+            )
+        raise self._error(response, data, ApiResponse, retries)
+
     def _serialize(
         self, operation: Operation[Any, Any], body: Any, content_type: str
     ) -> Optional[bytes]:
@@ -410,6 +467,12 @@ def endpoint(operation: Operation[B, R], name: Optional[str] = None) -> Endpoint
         )
 
     method.__name__ = method.__qualname__ = name or operation.name
+    ok = next(cls for status, cls in operation.responses.items() if 200 <= status < 300)
+    method.__annotations__ = {  # what help() shows
+        **method.__annotations__,
+        "body": f"Union[{operation.request_model.__name__}, Mapping[str, Any], Unset]",
+        "return": f"Union[{ok.__name__}, ApiResponseWithoutDeserialization]",
+    }
     codes = ", ".join(f"{status}: {cls.__name__}" for status, cls in operation.responses.items())
     method.__doc__ = (
         f"{operation.summary}: {operation.method} {operation.path}\n\n"

@@ -1,0 +1,40 @@
+"""Shared fixtures: every test talks real HTTP to the emulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import pytest
+
+import video_api
+from video_api.apis.tags.authentication_api import AuthenticationApi
+from video_api.testing import Emulator
+
+pytest_plugins = ["video_api.testing.pytest_plugin"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: builds virtualenvs or runs for seconds")
+
+
+@pytest.fixture
+def emulator(video_api_emulator: Emulator) -> Emulator:
+    """A fresh emulator for one test."""
+    return video_api_emulator
+
+
+@pytest.fixture
+def configuration(emulator: Emulator) -> video_api.Configuration:
+    """Points at the emulator; short timeouts so a broken test fails fast."""
+    return video_api.Configuration(host=emulator.url, timeout=(2.0, 5.0))
+
+
+@pytest.fixture
+def client(configuration: video_api.Configuration) -> Iterator[video_api.ApiClient]:
+    with video_api.ApiClient(configuration) as api_client:
+        yield api_client
+
+
+@pytest.fixture
+def api(client: video_api.ApiClient) -> AuthenticationApi:
+    return AuthenticationApi(client)

@@ -336,11 +336,11 @@ class ApiClient:
             )
         if debug:
             logger.debug(
-                "%s %s%s %s -> %s %s in %.1f ms",
+                "%s %s%s%s -> %s %s in %.1f ms",
                 method,
                 host or self.configuration.host,
                 path,
-                shown_body if isinstance(shown_body, Model) else "",
+                f" {shown_body!r}" if isinstance(shown_body, Model) else "",
                 response.status,
                 response.reason,
                 (time.perf_counter() - started) * 1000,

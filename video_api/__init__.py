@@ -11,8 +11,9 @@ with video_api.ApiClient(video_api.Configuration()) as api_client:
 
 __version__ = "1.0.0"
 
+from typing import TYPE_CHECKING, Any
+
 from .api_client import ApiClient
-from .auth import AuthenticatedApiClient
 from .configuration import Configuration
 from .exceptions import (
     ApiAttributeError,
@@ -24,6 +25,19 @@ from .exceptions import (
     ApiValueError,
     OpenApiException,
 )
+
+if TYPE_CHECKING:
+    from .auth import AuthenticatedApiClient
+
+
+def __getattr__(name: str) -> Any:
+    """Import the token lifecycle on first use: a plain call does not need it."""
+    if name == "AuthenticatedApiClient":
+        from .auth import AuthenticatedApiClient
+
+        return AuthenticatedApiClient
+    raise AttributeError(f"module 'video_api' has no attribute {name!r}")
+
 
 __all__ = [
     "ApiAttributeError",

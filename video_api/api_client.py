@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import (
     TYPE_CHECKING,
@@ -32,7 +31,6 @@ from typing import (
 )
 
 import urllib3
-from typing_extensions import Literal, Protocol
 
 from . import __version__
 from .configuration import Configuration, Timeout
@@ -48,15 +46,50 @@ from .model.bad_request import BadRequest
 from .rest import RESTClientObject, retry_after, transport_error
 from .schemas import Model, Unset, unset
 
-if TYPE_CHECKING:
-    from .auth import TokenManager
-
 logger = logging.getLogger("video_api")
 
 B = TypeVar("B")
 R = TypeVar("R", bound="ApiResponse[Any]")
 B_contra = TypeVar("B_contra", contravariant=True)
 R_co = TypeVar("R_co", covariant=True)
+
+if TYPE_CHECKING:  # typing-only: nothing here is imported or built at run time
+    from typing_extensions import Literal, Protocol
+
+    from .auth import TokenManager
+
+    # The API methods are plain functions made by `endpoint`; these describe them exactly.
+    class BoundEndpoint(Protocol[B_contra, R_co]):
+        @overload
+        def __call__(
+            self,
+            body: Union[B_contra, Mapping[str, Any], Unset] = ...,
+            content_type: str = ...,
+            accept_content_types: Sequence[str] = ...,
+            stream: bool = ...,
+            timeout: Optional[Timeout] = ...,
+            skip_deserialization: Literal[False] = ...,
+        ) -> R_co: ...
+
+        @overload
+        def __call__(
+            self,
+            body: Union[B_contra, Mapping[str, Any], Unset] = ...,
+            content_type: str = ...,
+            accept_content_types: Sequence[str] = ...,
+            stream: bool = ...,
+            timeout: Optional[Timeout] = ...,
+            *,
+            skip_deserialization: Literal[True],
+        ) -> ApiResponseWithoutDeserialization: ...
+
+    class Endpoint(Protocol[B_contra, R_co]):
+        @overload
+        def __get__(self, api: None, owner: Any) -> Endpoint[B_contra, R_co]: ...
+
+        @overload
+        def __get__(self, api: BaseApi, owner: Any) -> BoundEndpoint[B_contra, R_co]: ...
+
 
 JSON = "application/json"
 ACCEPT_JSON: Tuple[str, ...] = (JSON,)
@@ -70,45 +103,84 @@ def is_json(content_type: str) -> bool:
     known = _json_types.get(content_type)
     if known is None:
         mime = content_type.split(";", 1)[0].strip().lower()
-        known = _json_types[content_type] = mime == JSON or (
-            mime.startswith("application/") and mime.endswith("+json")
-        )
+        known = mime == JSON or (mime.startswith("application/") and mime.endswith("+json"))
+        if len(_json_types) < 64:  # a server could send endless variants; keep the usual ones
+            _json_types[content_type] = known
     return known
 
 
-@dataclass
 class ApiResponse(Generic[B]):
     """A deserialized response: the urllib3 ``response``, the parsed ``body``, the ``headers``,
     and how many ``retries`` it took."""
 
-    response: urllib3.HTTPResponse
-    body: B
-    headers: Any = unset
-    retries: int = 0
     body_model: ClassVar[Optional[Type[Model]]] = None
 
+    def __init__(
+        self, response: urllib3.HTTPResponse, body: B, headers: Any = unset, retries: int = 0
+    ) -> None:
+        self.response = response
+        self.body = body
+        self.headers = headers
+        self.retries = retries
 
-@dataclass
+    def __repr__(self) -> str:
+        response = self.response
+        headers = dict(self.headers) if self.headers is not unset else unset
+        return (
+            f"{type(self).__name__}(response=<HTTPResponse {response.status} {response.reason}>, "
+            f"body={self.body!r}, headers={headers!r}, retries={self.retries})"
+        )
+
+
 class ApiResponseWithoutDeserialization(ApiResponse[Unset]):
     """What ``skip_deserialization=True`` returns: the urllib3 ``response``, nothing parsed.
     With ``stream=True`` its body is still unread: read it with ``response.stream()``."""
 
-    body: Unset = unset
+    def __init__(self, response: urllib3.HTTPResponse, retries: int = 0) -> None:
+        super().__init__(response, unset, unset, retries)
 
 
-@dataclass(frozen=True)
 class Operation(Generic[B, R]):
-    """One API operation, declared once: what to send, where, and what may come back."""
+    """One API operation, declared once: what to send, where, and what may come back.
 
-    name: str
-    method: str
-    path: str
-    request_model: Type[Model]
-    responses: Mapping[int, Type[ApiResponse[Any]]]
-    summary: str = ""
-    security: Tuple[str, ...] = ()
-    #: False when running twice on the server does harm (it consumes a refresh token).
-    replay_safe: bool = True
+    ``replay_safe=False`` marks an operation that does harm when run twice on the
+    server (it consumes a refresh token): it is not retried once it may have arrived.
+    """
+
+    __slots__ = (
+        "method",
+        "name",
+        "path",
+        "replay_safe",
+        "request_model",
+        "responses",
+        "security",
+        "summary",
+    )
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        method: str,
+        path: str,
+        request_model: Type[Model],
+        responses: Mapping[int, Type[ApiResponse[Any]]],
+        summary: str = "",
+        security: Tuple[str, ...] = (),
+        replay_safe: bool = True,
+    ) -> None:
+        self.name = name
+        self.method = method
+        self.path = path
+        self.request_model = request_model
+        self.responses = responses
+        self.summary = summary
+        self.security = security
+        self.replay_safe = replay_safe
+
+    def __repr__(self) -> str:
+        return f"Operation({self.name}: {self.method} {self.path})"
 
 
 class BaseApi:
@@ -408,40 +480,6 @@ class ApiClient:
         if isinstance(error, TooManyRequestsException):
             error.retry_after = retry_after(response.headers)
         return error
-
-
-# -- the API methods: one function per operation, made by `endpoint`, typed by these protocols
-class BoundEndpoint(Protocol[B_contra, R_co]):
-    @overload
-    def __call__(
-        self,
-        body: Union[B_contra, Mapping[str, Any], Unset] = ...,
-        content_type: str = ...,
-        accept_content_types: Sequence[str] = ...,
-        stream: bool = ...,
-        timeout: Optional[Timeout] = ...,
-        skip_deserialization: Literal[False] = ...,
-    ) -> R_co: ...
-
-    @overload
-    def __call__(
-        self,
-        body: Union[B_contra, Mapping[str, Any], Unset] = ...,
-        content_type: str = ...,
-        accept_content_types: Sequence[str] = ...,
-        stream: bool = ...,
-        timeout: Optional[Timeout] = ...,
-        *,
-        skip_deserialization: Literal[True],
-    ) -> ApiResponseWithoutDeserialization: ...
-
-
-class Endpoint(Protocol[B_contra, R_co]):
-    @overload
-    def __get__(self, api: None, owner: Any) -> Endpoint[B_contra, R_co]: ...
-
-    @overload
-    def __get__(self, api: BaseApi, owner: Any) -> BoundEndpoint[B_contra, R_co]: ...
 
 
 def endpoint(operation: Operation[B, R], name: Optional[str] = None) -> Endpoint[B, R]:

@@ -17,8 +17,7 @@ from __future__ import annotations
 import enum
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Tuple
 
 import urllib3
 
@@ -46,8 +45,7 @@ class TokenState(str, enum.Enum):
     INVALID = "invalid"  # missing or expired
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     access_token: str
     refresh_token: Optional[str]
     renew_at: float  # monotonic

@@ -8,7 +8,6 @@ cheaper than what ``PoolManager.request`` does with a URL string every time.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import time
@@ -16,7 +15,6 @@ import warnings
 from typing import Any, Mapping, Optional, Tuple, Union, cast
 from urllib.parse import urlsplit
 
-import certifi
 import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -79,6 +77,8 @@ def retry_after(headers: Mapping[str, str]) -> Optional[float]:
         try:
             return max(0.0, float(value))
         except ValueError:
+            import email.utils  # an HTTP date is the rare form of this header
+
             when = email.utils.parsedate_tz(value)
             if when is not None:
                 return max(0.0, email.utils.mktime_tz(when) - time.time())
@@ -93,7 +93,12 @@ class RESTClientObject:
         pool_args: dict[str, Any] = {"maxsize": configuration.connection_pool_maxsize}
         if configuration.verify_ssl:
             pool_args["cert_reqs"] = "CERT_REQUIRED"
-            pool_args["ca_certs"] = configuration.ssl_ca_cert or certifi.where()
+            if configuration.ssl_ca_cert:
+                pool_args["ca_certs"] = configuration.ssl_ca_cert
+            else:
+                import certifi  # only clients that verify against the public bundle need it
+
+                pool_args["ca_certs"] = certifi.where()
         else:
             warnings.warn(
                 "TLS certificate verification is off (verify_ssl=False): "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ...api_client import ApiResponse, Operation
 from ...model.access_token import AccessToken
 from ...model.authenticate_payload import AuthenticatePayload
@@ -14,12 +12,10 @@ SchemaFor200ResponseBodyApplicationJson = AccessToken
 SchemaFor400ResponseBodyApplicationJson = BadRequest
 
 
-@dataclass
 class ApiResponseFor200(ApiResponse[AccessToken]):
     body_model = AccessToken
 
 
-@dataclass
 class ApiResponseFor400(ApiResponse[BadRequest]):
     body_model = BadRequest
 

@@ -286,7 +286,9 @@ class ApiClient:
             body,
         )
         if skip_deserialization:
-            return ApiResponseWithoutDeserialization(response=response, retries=retries)
+            if not stream:  # loaded now, so the connection goes back to the pool
+                self._read(response, operation.path)
+            return ApiResponseWithoutDeserialization(response, retries)
         response_class = operation.responses.get(response.status, ApiResponse)
         model = response_class.body_model
         data = self._read(response, operation.path)

@@ -129,8 +129,17 @@ class RESTClientObject:
         self.retries = configuration.retries
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection; a later request opens a new one."""
+        # PoolManager.clear() forgets its pools without closing their idle sockets.
+        pools = [self.manager.pools[key] for key in self.manager.pools.keys()]
+        if self.pool is not None:
+            pools.append(self.pool)
+            self.pool = None
         self.manager.clear()
+        for pool in pools:
+            pool.close()
+        if not self.configuration.proxy:
+            self.pool = self.manager.connection_from_url(self.host)
 
     def request(
         self,

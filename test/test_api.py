@@ -1,0 +1,678 @@
+"""End-to-end tests of the documented surface, over real HTTP to the emulator on loopback.
+
+They pin what a user of the AuthenticationApi page relies on: the objects returned,
+the bytes put on the wire, the exception raised for each failure, timeouts,
+configuration, and the connection pool's lifecycle.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import urllib3
+
+import video_api
+from video_api import api_client as api_client_module
+from video_api.apis import path_to_api, tag_to_api
+from video_api.apis.paths.auth_api_key import AuthApiKey
+from video_api.apis.paths.auth_refresh import AuthRefresh
+from video_api.apis.tags import authentication_api
+from video_api.configuration import Timeout
+from video_api.exceptions import (
+    ApiConnectionError,
+    ApiException,
+    ApiTimeoutError,
+    ApiTypeError,
+    ApiValueError,
+    BadRequestException,
+    ForbiddenException,
+    NotFoundException,
+    ServiceException,
+    TooManyRequestsException,
+    UnauthorizedException,
+)
+from video_api.model.access_token import AccessToken
+from video_api.model.authenticate_payload import AuthenticatePayload
+from video_api.model.bad_request import BadRequest
+from video_api.model.refresh_token_payload import RefreshTokenPayload
+from video_api.paths import PathValues
+from video_api.paths.auth_api_key import post as auth_api_key_post
+from video_api.paths.auth_refresh import post as auth_refresh_post
+from video_api.schemas import unset
+from video_api.testing import Emulator, Fault
+
+DOCS = "https://docs.api.video/docs/"
+BAD_KEY = "wrong-key-c0ffee-7f3a9b"
+VERSION = video_api.__version__
+PROBLEM_JSON = "application/problem+json"
+
+
+def make_client(
+    emulator: Emulator, *, retries: int = 2, timeout: Timeout = (2.0, 5.0)
+) -> video_api.ApiClient:
+    """A client on the emulator with its own retry budget and default timeout."""
+    configuration = video_api.Configuration(host=emulator.url, retries=retries, timeout=timeout)
+    return video_api.ApiClient(configuration)
+
+
+@pytest.fixture
+def no_retry(emulator: Emulator) -> Iterator[authentication_api.AuthenticationApi]:
+    """An AuthenticationApi whose client never retries, so one fault means one request."""
+    with make_client(emulator, retries=0) as client:
+        yield authentication_api.AuthenticationApi(client)
+
+
+def login(api: authentication_api.AuthenticationApi, emulator: Emulator) -> AccessToken:
+    """Authenticate with the emulator's key; the token body."""
+    return api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key)).body
+
+
+def established_to(port: int) -> set[int]:
+    """Local ports of this machine's ESTABLISHED TCP connections to 127.0.0.1:``port``.
+
+    Read from the kernel's socket table, so it shows what really is open, whoever holds it.
+    """
+    table = Path("/proc/net/tcp")
+    if not sys.platform.startswith("linux") or not table.exists():
+        pytest.skip("needs Linux's /proc/net/tcp to observe open sockets")
+    remote = f"0100007F:{port:04X}"
+    ports = set()
+    for line in table.read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[2] == remote and fields[3] == "01":  # 01 = ESTABLISHED
+            ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+# -- the documented example flow ---------------------------------------------------------
+
+
+def test_documented_example_returns_api_response_for_200(
+    configuration: video_api.Configuration, emulator: Emulator
+) -> None:
+    """The page's example: ApiResponseFor200 with an AccessToken body, the urllib3
+    response and its headers."""
+    with video_api.ApiClient(configuration) as api_client:
+        api_instance = authentication_api.AuthenticationApi(api_client)
+        api_response = api_instance.p_ost_auth_api_key(
+            body=AuthenticatePayload(api_key=emulator.api_key)
+        )
+    assert type(api_response) is auth_api_key_post.ApiResponseFor200
+    assert isinstance(api_response.response, urllib3.HTTPResponse)
+    assert api_response.response.status == 200
+    assert api_response.headers["Content-Type"] == "application/json"
+    assert api_response.retries == 0
+    body = api_response.body
+    assert isinstance(body, AccessToken)
+    assert isinstance(body.expires_in, int) and body.expires_in == 3600
+    assert body["expires_in"] == 3600
+    assert body["access_token"] == body.access_token and body.access_token
+    assert body["refresh_token"] == body.refresh_token and body.refresh_token
+    assert body.token_type == "Bearer"
+
+
+def test_access_token_returned_is_accepted_by_the_server(
+    client: video_api.ApiClient, api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """The access token in the body is the one the server issued: it opens /videos."""
+    token = login(api, emulator)
+    result = client.call_api(
+        "/videos", "GET", headers={"Authorization": f"Bearer {token.access_token}"}
+    )
+    assert result.response.status == 200
+    assert result.body["data"] == []
+
+
+def test_refresh_returns_new_tokens(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """p_ost_auth_refresh with the returned refresh token gives a fresh, rotated pair."""
+    first = login(api, emulator)
+    refreshed = api.p_ost_auth_refresh(body=RefreshTokenPayload(refresh_token=first.refresh_token))
+    assert type(refreshed) is auth_refresh_post.ApiResponseFor200
+    assert refreshed.response.status == 200
+    assert refreshed.headers["Content-Type"] == "application/json"
+    assert isinstance(refreshed.body, AccessToken)
+    assert isinstance(refreshed.body.expires_in, int)
+    assert refreshed.body.refresh_token != first.refresh_token
+    assert refreshed.body.access_token != first.access_token
+    assert emulator.tokens_issued == 2
+    sent = emulator.requests[-1]
+    assert (sent.method, sent.path) == ("POST", "/auth/refresh")
+    assert sent.body == f'{{"refreshToken":"{first.refresh_token}"}}'.encode()
+
+
+def test_path_style_api_classes(client: video_api.ApiClient, emulator: Emulator) -> None:
+    """AuthApiKey(api_client).post and AuthRefresh(api_client).post run the same operations."""
+    tokens = AuthApiKey(client).post(body=AuthenticatePayload(api_key=emulator.api_key))
+    assert type(tokens) is auth_api_key_post.ApiResponseFor200
+    renewed = AuthRefresh(client).post(
+        body=RefreshTokenPayload(refresh_token=tokens.body.refresh_token)
+    )
+    assert type(renewed) is auth_refresh_post.ApiResponseFor200
+    assert [(r.method, r.path) for r in emulator.requests] == [
+        ("POST", "/auth/api-key"),
+        ("POST", "/auth/refresh"),
+    ]
+
+
+def test_tag_and_path_maps_name_the_api_classes() -> None:
+    """tag_to_api and path_to_api lead to the classes users call, by enum or plain string."""
+    tags = tag_to_api.tag_to_api
+    paths = path_to_api.path_to_api
+    assert tags[tag_to_api.TagValues.AUTHENTICATION] is authentication_api.AuthenticationApi
+    assert tags["Authentication"] is authentication_api.AuthenticationApi  # type: ignore[index]
+    assert paths[PathValues.AUTH_APIKEY] is AuthApiKey
+    assert paths[PathValues.AUTH_REFRESH] is AuthRefresh
+    assert paths["/auth/api-key"] is AuthApiKey  # type: ignore[index]
+
+
+# -- the bytes sent --------------------------------------------------------------------------
+
+
+def test_request_line_body_and_headers(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """One POST with compact JSON in wire names and the documented headers."""
+    api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key))
+    (sent,) = emulator.requests
+    assert sent.method == "POST"
+    assert sent.path == "/auth/api-key"
+    assert sent.body == f'{{"apiKey":"{emulator.api_key}"}}'.encode()
+    assert sent.headers["Content-Type"] == "application/json"
+    assert sent.headers["Content-Length"] == str(len(sent.body))
+    assert sent.headers["Accept"] == "application/json"
+    assert sent.headers["User-Agent"] == f"video-api-python/{VERSION}"
+    assert sent.headers["AV-Origin-Client"] == f"python:{VERSION}"
+    assert "Authorization" not in sent.headers
+
+
+@pytest.mark.parametrize("wire", [True, False], ids=["wire-name", "python-name"])
+def test_dict_body_is_validated_and_sent_like_the_model(
+    api: authentication_api.AuthenticationApi, emulator: Emulator, wire: bool
+) -> None:
+    """A mapping body, keyed by wire or Python name, becomes the same bytes as the model."""
+    body = {"apiKey": emulator.api_key} if wire else {"api_key": emulator.api_key}
+    result = api.p_ost_auth_api_key(body=body)
+    assert isinstance(result.body, AccessToken)
+    assert emulator.requests[0].body == f'{{"apiKey":"{emulator.api_key}"}}'.encode()
+
+
+def test_invalid_dict_body_raises_before_sending(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """A mapping with a wrongly typed field is refused locally, naming the field."""
+    with pytest.raises(ApiTypeError) as caught:
+        api.p_ost_auth_api_key(body={"apiKey": 12345})
+    message = str(caught.value)
+    assert "AuthenticatePayload" in message and "apiKey" in message
+    assert "str" in message and "int" in message
+    assert emulator.requests == []
+
+
+def test_wrong_model_as_body_raises_api_type_error(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """Passing the refresh payload to the api-key operation names the operation and the model."""
+    with pytest.raises(ApiTypeError) as caught:
+        api.p_ost_auth_api_key(body=RefreshTokenPayload(refresh_token="r-token"))  # type: ignore[arg-type]
+    message = str(caught.value)
+    assert "p_ost_auth_api_key" in message
+    assert "AuthenticatePayload" in message
+    assert "RefreshTokenPayload" in message
+    assert isinstance(caught.value, TypeError)
+    assert emulator.requests == []
+
+
+def test_unsupported_content_type_raises_api_value_error(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """content_type='text/plain' cannot be served: ApiValueError, nothing sent."""
+    with pytest.raises(ApiValueError, match="text/plain"):
+        api.p_ost_auth_api_key(
+            body=AuthenticatePayload(api_key=emulator.api_key), content_type="text/plain"
+        )
+    assert emulator.requests == []
+
+
+def test_json_content_type_with_parameters_is_sent_as_given(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """A JSON content_type with a charset parameter is accepted and put on the wire."""
+    api.p_ost_auth_api_key(
+        body=AuthenticatePayload(api_key=emulator.api_key),
+        content_type="application/json; charset=utf-8",
+    )
+    assert emulator.requests[0].headers["Content-Type"] == "application/json; charset=utf-8"
+
+
+def test_accept_content_types_is_sent_as_accept(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """accept_content_types becomes the Accept header, in order."""
+    api.p_ost_auth_api_key(
+        body=AuthenticatePayload(api_key=emulator.api_key),
+        accept_content_types=("application/json", "application/problem+json"),
+    )
+    assert emulator.requests[0].headers["Accept"] == "application/json, application/problem+json"
+
+
+# -- error statuses --------------------------------------------------------------------------
+
+
+def test_wrong_api_key_raises_bad_request_with_problem(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """A refused API key: BadRequestException carrying status, reason, headers, raw bytes and
+    the parsed ApiResponseFor400."""
+    with pytest.raises(BadRequestException) as caught:
+        api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=BAD_KEY))
+    error = caught.value
+    assert isinstance(error, ApiException)
+    assert isinstance(error, video_api.ApiException)
+    assert error.status == 400
+    assert error.reason == "Bad Request"
+    assert error.headers["Content-Type"] == "application/json"
+    assert isinstance(error.body, bytes)
+    raw = json.loads(error.body)
+    assert raw["title"] == "The user credentials were incorrect."
+    assert type(error.api_response) is auth_api_key_post.ApiResponseFor400
+    problem = error.api_response.body
+    assert isinstance(problem, BadRequest)
+    assert problem.title == "The user credentials were incorrect."
+    assert problem.type == DOCS + "authenticationinvalid_credentials"
+    assert problem.status == 400
+
+
+def test_bad_request_message_says_status_title_type_and_hides_key(
+    api: authentication_api.AuthenticationApi,
+) -> None:
+    """str(e) tells what went wrong and never repeats the API key that was sent."""
+    with pytest.raises(BadRequestException) as caught:
+        api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=BAD_KEY))
+    message = str(caught.value)
+    assert "400" in message
+    assert "The user credentials were incorrect." in message
+    assert DOCS + "authenticationinvalid_credentials" in message
+    assert BAD_KEY not in message
+    assert BAD_KEY not in repr(caught.value)
+
+
+def test_reused_refresh_token_raises_bad_request(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """A refresh token works once; presenting it again is a 400 with the problem parsed."""
+    old = login(api, emulator).refresh_token
+    api.p_ost_auth_refresh(body=RefreshTokenPayload(refresh_token=old))
+    with pytest.raises(BadRequestException) as caught:
+        api.p_ost_auth_refresh(body=RefreshTokenPayload(refresh_token=old))
+    error = caught.value
+    assert error.status == 400
+    assert type(error.api_response) is auth_refresh_post.ApiResponseFor400
+    assert error.api_response.body.title == "The refresh token is invalid."
+    assert error.api_response.body.name == "refreshToken"
+    assert "The refresh token is invalid." in str(error)
+    assert old not in str(error)
+    assert emulator.refresh_token_reuses == 1
+    assert emulator.count("/auth/refresh") == 2  # the refused refresh was not replayed
+
+
+def test_unknown_path_raises_not_found(client: video_api.ApiClient, emulator: Emulator) -> None:
+    """call_api on a path the server does not have: NotFoundException with the problem."""
+    with pytest.raises(NotFoundException) as caught:
+        client.call_api("/no/such/thing", "GET")
+    assert caught.value.status == 404
+    assert caught.value.problem.title == "The resource was not found."
+    assert "404" in str(caught.value)
+    assert emulator.requests[0].path == "/no/such/thing"
+
+
+def test_missing_bearer_raises_unauthorized(
+    client: video_api.ApiClient, emulator: Emulator
+) -> None:
+    """GET /videos without a token: UnauthorizedException with the server's challenge."""
+    with pytest.raises(UnauthorizedException) as caught:
+        client.call_api("/videos", "GET")
+    error = caught.value
+    assert error.status == 401
+    assert error.headers["WWW-Authenticate"] == "Bearer"
+    assert error.problem.title == "The access token is invalid."
+    assert "Authorization" not in emulator.requests[0].headers
+
+
+@pytest.mark.parametrize(
+    ("code", "exception"),
+    [
+        (403, ForbiddenException),
+        (429, TooManyRequestsException),
+        (500, ServiceException),
+        (503, ServiceException),
+    ],
+)
+def test_exception_class_per_status_family(
+    no_retry: authentication_api.AuthenticationApi,
+    emulator: Emulator,
+    code: int,
+    exception: type[ApiException],
+) -> None:
+    """Each status family has its ApiException subclass, with the problem body kept."""
+    emulator.add_fault("/auth/api-key", Fault.status(code))
+    with pytest.raises(exception) as caught:
+        no_retry.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key))
+    error = caught.value
+    assert isinstance(error, ApiException)
+    assert error.status == code
+    assert isinstance(error.problem, BadRequest)
+    assert error.problem.status == code
+    assert f"({code})" in str(error)
+    assert emulator.count("/auth/api-key") == 1  # retries=0: exactly one request
+
+
+def test_rate_limit_exposes_retry_after(
+    no_retry: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """A 429 with Retry-After tells the caller how long the server asked to wait."""
+    emulator.add_fault("/auth/api-key", Fault.rate_limited("7"))
+    with pytest.raises(TooManyRequestsException) as caught:
+        no_retry.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key))
+    assert caught.value.retry_after == 7.0
+    assert caught.value.headers["Retry-After"] == "7"
+
+
+# -- JSON content types ----------------------------------------------------------------------
+
+
+def test_json_with_charset_is_parsed(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """A 200 labelled 'application/json; charset=utf-8' is parsed into the AccessToken."""
+    tokens = {"access_token": "a" * 40, "refresh_token": "r" * 40, "expires_in": 60}
+    emulator.add_fault(
+        "/auth/api-key",
+        Fault.body(json.dumps(tokens).encode(), content_type="application/json; charset=utf-8"),
+    )
+    result = api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key))
+    assert isinstance(result.body, AccessToken)
+    assert result.body.access_token == "a" * 40
+    assert result.body.expires_in == 60
+    assert result.body.token_type == "bearer"  # the declared default when the server omits it
+
+
+def test_problem_json_from_server_is_parsed() -> None:
+    """A server that labels problems 'application/problem+json' still yields a BadRequest."""
+    with Emulator(problem_content_type=PROBLEM_JSON) as emulator, make_client(emulator) as client:
+        api = authentication_api.AuthenticationApi(client)
+        with pytest.raises(BadRequestException) as caught:
+            api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=BAD_KEY))
+    error = caught.value
+    assert error.headers["Content-Type"] == "application/problem+json"
+    assert isinstance(error.api_response.body, BadRequest)
+    assert error.api_response.body.title == "The user credentials were incorrect."
+
+
+def test_problem_json_fault_body_is_parsed(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """An injected 400 'application/problem+json' with sub-problems is parsed field by field."""
+    problem = {
+        "type": DOCS + "attributeinvalid",
+        "title": "An attribute is invalid.",
+        "status": 400,
+        "problems": [{"name": "apiKey", "title": "Too short."}],
+    }
+    emulator.add_fault(
+        "/auth/api-key", Fault.body(json.dumps(problem).encode(), 400, "application/problem+json")
+    )
+    with pytest.raises(BadRequestException) as caught:
+        api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key))
+    body = caught.value.api_response.body
+    assert body.title == "An attribute is invalid."
+    assert body.problems[0].name == "apiKey"
+    assert "apiKey: Too short." in str(caught.value)
+
+
+# -- skip_deserialization and stream ---------------------------------------------------------
+
+
+def test_skip_deserialization_returns_raw_response(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """skip_deserialization=True: ApiResponseWithoutDeserialization, body and headers unset,
+    the JSON readable from the raw response."""
+    result = api.p_ost_auth_api_key(
+        body=AuthenticatePayload(api_key=emulator.api_key), skip_deserialization=True
+    )
+    assert type(result) is api_client_module.ApiResponseWithoutDeserialization
+    assert result.body is unset
+    assert result.headers is unset
+    assert result.response.status == 200
+    data = json.loads(result.response.read())
+    assert data["expires_in"] == 3600
+    assert set(data) >= {"access_token", "refresh_token", "token_type"}
+
+
+def test_skip_deserialization_does_not_raise_on_error_status(
+    api: authentication_api.AuthenticationApi,
+) -> None:
+    """Without deserialization an error status is handed back raw, for the caller to judge."""
+    result = api.p_ost_auth_api_key(
+        body=AuthenticatePayload(api_key=BAD_KEY), skip_deserialization=True
+    )
+    assert result.response.status == 400
+    assert json.loads(result.response.read())["status"] == 400
+
+
+def test_stream_with_skip_deserialization_reads_incrementally(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """stream=True and skip_deserialization=True leave the body unread, to read in chunks."""
+    result = api.p_ost_auth_api_key(
+        body=AuthenticatePayload(api_key=emulator.api_key),
+        stream=True,
+        skip_deserialization=True,
+    )
+    chunks = list(result.response.stream(8))
+    assert len(chunks) > 3
+    assert all(0 < len(chunk) <= 8 for chunk in chunks)
+    assert json.loads(b"".join(chunks))["expires_in"] == 3600
+    result.response.release_conn()
+
+
+def test_stream_without_skip_still_parses_body(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """stream=True alone still returns the parsed AccessToken."""
+    result = api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key), stream=True)
+    assert type(result) is auth_api_key_post.ApiResponseFor200
+    assert isinstance(result.body, AccessToken)
+    assert result.body.expires_in == 3600
+
+
+# -- timeouts and connection failures --------------------------------------------------------
+
+
+@pytest.mark.parametrize("timeout", [0.5, (2.0, 0.5)], ids=["number", "connect-read"])
+def test_per_call_timeout_raises_api_timeout_error(
+    no_retry: authentication_api.AuthenticationApi,
+    emulator: Emulator,
+    timeout: float | tuple[float, float],
+) -> None:
+    """A stalled server trips the per-call timeout: ApiTimeoutError, never a hang."""
+    emulator.add_fault("/auth/api-key", Fault.stall(3))
+    started = time.monotonic()
+    with pytest.raises(ApiTimeoutError) as caught:
+        no_retry.p_ost_auth_api_key(
+            body=AuthenticatePayload(api_key=emulator.api_key), timeout=timeout
+        )
+    assert time.monotonic() - started < 2.5
+    assert isinstance(caught.value, ApiConnectionError)
+    assert isinstance(caught.value, ApiException)
+    assert not isinstance(caught.value, urllib3.exceptions.HTTPError)
+    assert "/auth/api-key" in str(caught.value)
+    assert emulator.count("/auth/api-key") == 1
+
+
+def test_configuration_timeout_applies_by_default(emulator: Emulator) -> None:
+    """Without a per-call timeout, the configuration's bounds the wait."""
+    emulator.add_fault("/auth/api-key", Fault.stall(3))
+    started = time.monotonic()
+    with make_client(emulator, timeout=0.5, retries=0) as client:
+        api = authentication_api.AuthenticationApi(client)
+        with pytest.raises(ApiTimeoutError):
+            api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key))
+    assert time.monotonic() - started < 2.5
+
+
+def test_connection_refused_raises_api_connection_error() -> None:
+    """Nothing listening: ApiConnectionError (not a timeout, not a urllib3 exception)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    configuration = video_api.Configuration(host=f"http://127.0.0.1:{port}", retries=0)
+    with video_api.ApiClient(configuration) as client:
+        api = authentication_api.AuthenticationApi(client)
+        with pytest.raises(ApiConnectionError) as caught:
+            api.p_ost_auth_api_key(body=AuthenticatePayload(api_key="k"))
+    assert not isinstance(caught.value, ApiTimeoutError)
+    assert not isinstance(caught.value, urllib3.exceptions.HTTPError)
+    assert isinstance(caught.value, ApiException)
+    assert caught.value.status is None
+    assert "/auth/api-key" in str(caught.value)
+
+
+# -- configuration ---------------------------------------------------------------------------
+
+
+def test_default_host_is_production() -> None:
+    """Configuration() points at https://ws.api.video."""
+    assert video_api.Configuration().host == "https://ws.api.video"
+
+
+def test_sandbox_environment_host() -> None:
+    """environment='sandbox' selects https://sandbox.api.video."""
+    configuration = video_api.Configuration(environment="sandbox")
+    assert configuration.host == "https://sandbox.api.video"
+    with video_api.ApiClient(configuration) as client:
+        assert client.configuration.host == "https://sandbox.api.video"
+
+
+def test_explicit_host_wins_over_environment(emulator: Emulator) -> None:
+    """An explicit host is used even when an environment is named: the call reaches it."""
+    configuration = video_api.Configuration(host=emulator.url, environment="sandbox")
+    assert configuration.host == emulator.url
+    with video_api.ApiClient(configuration) as client:
+        authentication_api.AuthenticationApi(client).p_ost_auth_api_key(
+            body=AuthenticatePayload(api_key=emulator.api_key)
+        )
+    assert emulator.count("/auth/api-key") == 1
+
+
+def test_unknown_environment_raises_api_value_error() -> None:
+    """A misspelt environment is an error naming the valid ones, not a silent default."""
+    with pytest.raises(ApiValueError, match="sandbox") as caught:
+        video_api.Configuration(environment="sandbx")
+    assert isinstance(caught.value, ValueError)
+    assert "sandbx" in str(caught.value)
+
+
+def test_configuration_repr_hides_credentials() -> None:
+    """repr(Configuration) says a key is set without showing it."""
+    secret = "sk-live-0123456789abcdef"
+    configuration = video_api.Configuration(api_key=secret, access_token=secret + "-t")
+    shown = repr(configuration)
+    assert secret not in shown
+    assert "api_key=" in shown
+    assert "https://ws.api.video" in shown
+
+
+def test_host_with_trailing_slash_works(emulator: Emulator) -> None:
+    """A host ending in '/' does not double the slash in the request path."""
+    with video_api.ApiClient(video_api.Configuration(host=emulator.url + "/")) as client:
+        result = authentication_api.AuthenticationApi(client).p_ost_auth_api_key(
+            body=AuthenticatePayload(api_key=emulator.api_key)
+        )
+    assert result.response.status == 200
+    assert emulator.requests[0].path == "/auth/api-key"
+
+
+def test_host_base_path_prefixes_every_request(emulator: Emulator) -> None:
+    """A host with a path (a gateway prefix) is prepended to the operation's path."""
+    configuration = video_api.Configuration(host=emulator.url + "/gateway/", retries=0)
+    with video_api.ApiClient(configuration) as client:
+        api = authentication_api.AuthenticationApi(client)
+        with pytest.raises(NotFoundException):  # the emulator serves no /gateway prefix
+            api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key))
+    assert emulator.requests[0].path == "/gateway/auth/api-key"
+
+
+# -- construction without a network ---------------------------------------------------------
+
+
+def test_default_client_and_api_construct_without_network() -> None:
+    """ApiClient() and AuthenticationApi() need no argument and open no connection."""
+    with video_api.ApiClient() as client:
+        assert client.configuration.host == "https://ws.api.video"
+        assert client.rest_client.pool.num_connections == 0
+    api = authentication_api.AuthenticationApi()
+    try:
+        assert isinstance(api.api_client, video_api.ApiClient)
+        assert api.api_client.configuration.host == "https://ws.api.video"
+        assert api.api_client.rest_client.pool.num_connections == 0
+    finally:
+        api.api_client.close()
+
+
+def test_client_repr_names_host_only(emulator: Emulator) -> None:
+    """repr(ApiClient) shows where it talks to and never the API key it holds."""
+    secret = "sk-repr-9876543210"
+    configuration = video_api.Configuration(host=emulator.url, api_key=secret)
+    with video_api.ApiClient(configuration) as client:
+        assert emulator.url in repr(client)
+        assert secret not in repr(client)
+        assert secret not in repr(authentication_api.AuthenticationApi(client))
+
+
+# -- connections: keep-alive and close -------------------------------------------------------
+
+
+def test_calls_on_one_client_reuse_one_connection(
+    client: video_api.ApiClient, api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """Keep-alive: five calls, successes and errors, travel over a single TCP connection."""
+    for _ in range(3):
+        login(api, emulator)
+    with pytest.raises(BadRequestException):
+        api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=BAD_KEY))
+    login(api, emulator)
+    assert emulator.count() == 5
+    assert client.rest_client.pool.num_connections == 1
+    assert len(established_to(emulator.port)) == 1
+
+
+def test_leaving_with_block_closes_connections(emulator: Emulator) -> None:
+    """After the with block the client holds no open socket to the server."""
+    with make_client(emulator) as client:
+        login(authentication_api.AuthenticationApi(client), emulator)
+        assert len(established_to(emulator.port)) == 1
+    assert established_to(emulator.port) == set()
+
+
+def test_client_keeps_working_after_close(emulator: Emulator) -> None:
+    """close() releases the connection; the next call opens a new one and succeeds."""
+    with make_client(emulator, retries=0) as client:
+        api = authentication_api.AuthenticationApi(client)
+        login(api, emulator)
+        (before,) = established_to(emulator.port)
+        client.close()
+        assert established_to(emulator.port) == set()
+        token = login(api, emulator)
+        assert isinstance(token, AccessToken)
+        (after,) = established_to(emulator.port)
+        assert after != before
+    assert emulator.count("/auth/api-key") == 2

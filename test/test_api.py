@@ -452,7 +452,7 @@ def test_skip_deserialization_returns_raw_response(
     assert result.body is unset
     assert result.headers is unset
     assert result.response.status == 200
-    data = json.loads(result.response.read())
+    data = json.loads(result.response.data)
     assert data["expires_in"] == 3600
     assert set(data) >= {"access_token", "refresh_token", "token_type"}
 
@@ -465,7 +465,7 @@ def test_skip_deserialization_does_not_raise_on_error_status(
         body=AuthenticatePayload(api_key=BAD_KEY), skip_deserialization=True
     )
     assert result.response.status == 400
-    assert json.loads(result.response.read())["status"] == 400
+    assert json.loads(result.response.data)["status"] == 400
 
 
 def test_stream_with_skip_deserialization_reads_incrementally(

@@ -34,6 +34,7 @@ from .exceptions import (
     ApiKeyError,
     ApiMissingFieldError,
     ApiTypeError,
+    ApiValueError,
 )
 
 M = TypeVar("M", bound="Model")
@@ -154,7 +155,7 @@ def _shorten(value: Any) -> str:
         return repr(value)
     if len(value) <= 12:
         return "'***'"
-    return f"'{value[:4]}…({len(value)} chars)'"
+    return repr(f"{value[:4]}…({len(value)} chars)")
 
 
 def _to_jsonable(value: Any) -> Any:
@@ -197,12 +198,18 @@ class Model(Mapping[str, Any]):
 
     def __init__(self, _data: Optional[Mapping[str, Any]] = None, /, **fields: Any) -> None:
         """Build from fields given by Python name or wire name, as keywords or a mapping."""
-        given = {**_data, **fields} if _data else fields
         model = type(self).__name__
+        if _data is not None and not isinstance(_data, Mapping):
+            raise ApiTypeError(
+                f"{model} expects a mapping of fields, got {type(_data).__name__}", [model]
+            )
+        given = {**_data, **fields} if _data else fields
         values: Dict[str, Any] = {}
         for key, value in given.items():
             spec = self._lookup.get(key)
             if spec is None:
+                if not isinstance(key, str):
+                    raise ApiTypeError(f"{model} field names are str, got {key!r}", [model, key])
                 raise ApiTypeError(self._unknown(key, "got an unexpected keyword"), [model, key])
             if spec.wire in values:
                 raise ApiTypeError(f"{model}.{spec.name} was given twice", [model, spec.wire])
@@ -214,6 +221,13 @@ class Model(Mapping[str, Any]):
     @classmethod
     def _from_wire(cls: Type[M], data: Any) -> M:
         """Validate a decoded JSON value from the server; unknown fields are kept."""
+        try:
+            return cls._parse_wire(data)
+        except RecursionError:
+            raise ApiValueError(f"{cls.__name__} is nested too deeply", [cls.__name__]) from None
+
+    @classmethod
+    def _parse_wire(cls: Type[M], data: Any) -> M:
         if type(data) is not dict:
             raise ApiTypeError(
                 f"{cls.__name__} expects a JSON object, got {type(data).__name__}", [cls.__name__]

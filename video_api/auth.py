@@ -251,17 +251,18 @@ class AuthenticatedApiClient(ApiClient):
     """An :class:`~video_api.ApiClient` that authenticates with ``api_key`` on first use.
 
     The short form known from api.video's own client; the same as
-    ``ApiClient(Configuration(api_key=..., environment=...))``.
+    ``ApiClient(Configuration(api_key=..., environment=...))``. ``environment``
+    ("production" or "sandbox") overrides the configuration's when given.
     """
 
     def __init__(
         self,
         api_key: str,
         configuration: Optional[Configuration] = None,
-        environment: str = "production",
+        environment: Optional[str] = None,
     ) -> None:
         configuration = configuration if configuration is not None else Configuration()
         configuration.api_key = api_key
-        if environment != configuration.environment:
+        if environment is not None:  # else the configuration's own (production by default)
             configuration.environment = environment
         super().__init__(configuration)

@@ -142,8 +142,10 @@ class ServiceException(ApiException):
     """5xx: the server failed."""
 
 
-class ApiResponseError(ApiException):
-    """The server answered success, but not with what the contract promises."""
+class ApiResponseError(ApiException, ValueError):
+    """The server answered success, but not with what the contract promises.
+
+    Also a ``ValueError``, as the ``json.JSONDecodeError`` it stands for would be."""
 
 
 class ApiConnectionError(ApiException):

@@ -118,8 +118,13 @@ class RESTClientObject:
         else:
             self.manager = urllib3.PoolManager(**pool_args)
         host = configuration.host
-        parts = urlsplit(host)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(host)
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+            valid = valid and (parts.port is None or parts.port > 0)  # reading .port validates it
+        except ValueError:
+            valid = False
+        if not valid:
             raise ApiValueError(f"Configuration.host must be an http(s) URL, got {host!r}")
         self.host = host
         self.base_path = parts.path.rstrip("/")
@@ -131,7 +136,7 @@ class RESTClientObject:
     def close(self) -> None:
         """Close every pooled connection; a later request opens a new one."""
         # PoolManager.clear() forgets its pools without closing their idle sockets.
-        pools = [self.manager.pools[key] for key in self.manager.pools.keys()]
+        pools = [self.manager.pools[key] for key in self.manager.pools.keys()]  # noqa: SIM118 (not iterable)
         if self.pool is not None:
             pools.append(self.pool)
             self.pool = None

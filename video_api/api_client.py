@@ -436,7 +436,15 @@ class ApiClient:
         try:
             return response.read(cache_content=True)
         except urllib3.exceptions.HTTPError as error:
-            raise transport_error(error, "reading", path) from error
+            # http.client's IncompleteRead keeps the bytes that did arrive.
+            partial = getattr(error.args[-1] if error.args else None, "partial", b"")
+            raise transport_error(
+                error,
+                "reading",
+                path,
+                response=response,
+                body=partial if isinstance(partial, bytes) else b"",
+            ) from error
 
     @staticmethod
     def _parse(response: urllib3.HTTPResponse, data: bytes, model: Optional[Type[Model]]) -> Any:

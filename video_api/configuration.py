@@ -64,6 +64,7 @@ class Configuration:
         connection_pool_maxsize: int = 16,
         timeout: Timeout = DEFAULT_TIMEOUT,
         retries: int = 2,
+        max_retries: Optional[int] = None,
         debug: bool = False,
         on_token: Optional[Callable[[Any], None]] = None,
         token: Optional[Any] = None,
@@ -81,7 +82,7 @@ class Configuration:
         self.proxy_headers = proxy_headers
         self.connection_pool_maxsize = connection_pool_maxsize
         self.timeout = timeout
-        self.retries = retries
+        self.retries = retries if max_retries is None else max_retries
         self.on_token = on_token
         self.token = token
         self._debug = False

@@ -223,7 +223,13 @@ class RESTClientObject:
 
 
 def transport_error(
-    error: Exception, method: str, path: str, retries: int = 0
+    error: Exception,
+    method: str,
+    path: str,
+    retries: int = 0,
+    *,
+    response: Optional[Response] = None,
+    body: Optional[bytes] = None,
 ) -> ApiConnectionError:
     """Our exception for a urllib3 failure, saying what was tried and what happened."""
     # urllib3 makes NewConnectionError a ConnectTimeoutError for history's sake; it is not one.
@@ -232,4 +238,14 @@ def transport_error(
     )
     kind = ApiTimeoutError if timed_out else ApiConnectionError
     reason = getattr(error, "reason", None) or error
-    return kind(detail=f"{method} {path}: {reason}", retries=retries)
+    if response is None:
+        return kind(detail=f"{method} {path}: {reason}", retries=retries)
+    # The status line arrived but the body broke off: say which response it was.
+    return kind(
+        response.status,
+        response.reason,
+        headers=response.headers,
+        body=body,
+        detail=f"{method} {path}: body cut short ({reason})",
+        retries=retries,
+    )

@@ -295,9 +295,7 @@ class ApiClient:
         status = response.status
         if 200 <= status < 300:
             parsed = self._parse(response, data, model)
-            return response_class(
-                response=response, body=parsed, headers=response.headers, retries=retries
-            )
+            return response_class(response, parsed, response.headers, retries)
         raise self._error(response, data, response_class, retries)
 
     def call_api(
@@ -423,8 +421,8 @@ class ApiClient:
 
     def _read(self, response: urllib3.HTTPResponse, path: str) -> bytes:
         """The whole body, refusing one too large to be an API answer."""
-        length = response.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > MAX_JSON_BYTES:
+        length = response.length_remaining  # Content-Length, as urllib3 parsed it
+        if length is not None and length > MAX_JSON_BYTES:
             response.release_conn()
             raise ApiResponseError(
                 response.status,

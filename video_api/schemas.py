@@ -63,7 +63,17 @@ unset = Unset()
 class Field:
     """One declared field of a model: how it is named, typed and shown."""
 
-    __slots__ = ("default", "description", "many", "name", "required", "secret", "type", "wire")
+    __slots__ = (
+        "default",
+        "description",
+        "exact",
+        "many",
+        "name",
+        "required",
+        "secret",
+        "type",
+        "wire",
+    )
 
     def __init__(
         self,
@@ -80,6 +90,8 @@ class Field:
         self.wire = wire
         self.type = type_
         self.many = many
+        #: The type a value may have to be taken as is, with no check or conversion.
+        self.exact = None if many else type_
         self.required = required
         self.default = default
         self.secret = secret
@@ -175,6 +187,8 @@ class Model(Mapping[str, Any]):
     __slots__ = ("_values",)
     _values: Dict[str, Any]
     _fields: ClassVar[Tuple[Field, ...]] = ()
+    #: The fields that ``_complete`` looks at: required ones and those with a default.
+    _completing: ClassVar[Tuple[Field, ...]] = ()
     _lookup: ClassVar[Dict[str, Field]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -185,9 +199,11 @@ class Model(Mapping[str, Any]):
                 value.name = name
                 if value.type == cls.__name__:
                     value.type = cls
+                    value.exact = None if value.many else cls
                 fields.append(value)
                 setattr(cls, name, property(_getter(value), doc=value.description or None))
         cls._fields = tuple(fields)
+        cls._completing = tuple(f for f in fields if f.required or f.default is not unset)
         cls._lookup = {**{f.wire: f for f in fields}, **{f.name: f for f in fields}}
         lines = [
             f"    {f.name} ({f.type_name}{', required' if f.required else ''}): "
@@ -214,31 +230,31 @@ class Model(Mapping[str, Any]):
             if spec.wire in values:
                 raise ApiTypeError(f"{model}.{spec.name} was given twice", [model, spec.wire])
             if value is not None or spec.required:
-                values[spec.wire] = spec.check(model, value, False)
+                # The usual case, a value of exactly the declared type, needs no conversion.
+                values[spec.wire] = (
+                    value if type(value) is spec.exact else spec.check(model, value, False)
+                )
         self._complete(values)
         object.__setattr__(self, "_values", values)
 
     @classmethod
     def _from_wire(cls: Type[M], data: Any) -> M:
         """Validate a decoded JSON value from the server; unknown fields are kept."""
-        try:
-            return cls._parse_wire(data)
-        except RecursionError:
-            raise ApiValueError(f"{cls.__name__} is nested too deeply", [cls.__name__]) from None
-
-    @classmethod
-    def _parse_wire(cls: Type[M], data: Any) -> M:
         if type(data) is not dict:
             raise ApiTypeError(
                 f"{cls.__name__} expects a JSON object, got {type(data).__name__}", [cls.__name__]
             )
-        model = cls.__name__
-        for spec in cls._fields:
-            value = data.get(spec.wire)
-            if value is not None:
-                data[spec.wire] = spec.check(model, value, True)
-            elif spec.wire in data:
-                del data[spec.wire]
+        try:
+            for spec in cls._fields:
+                wire = spec.wire
+                value = data.get(wire)
+                if value is None:
+                    if wire in data:
+                        del data[wire]
+                elif type(value) is not spec.exact:  # the usual case needs no check
+                    data[wire] = spec.check(cls.__name__, value, True)
+        except RecursionError:
+            raise ApiValueError(f"{cls.__name__} is nested too deeply", [cls.__name__]) from None
         cls._complete(data)
         self = object.__new__(cls)
         object.__setattr__(self, "_values", data)
@@ -247,7 +263,7 @@ class Model(Mapping[str, Any]):
     @classmethod
     def _complete(cls, values: Dict[str, Any]) -> None:
         """Add defaults; raise if a required field is missing."""
-        for spec in cls._fields:
+        for spec in cls._completing:
             if spec.wire not in values:
                 if spec.required:
                     raise ApiMissingFieldError(

@@ -14,7 +14,6 @@ import signal
 import sys
 import threading
 from typing import Any, NoReturn, Optional, Sequence
-from urllib.parse import urlsplit
 
 PROG = "video-api"
 _KEY_HINT = ": use --api-key KEY, --api-key - (read from stdin) or set VIDEO_API_KEY"
@@ -34,15 +33,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _url(value: str) -> str:
+    from video_api.configuration import check_host
+    from video_api.exceptions import ApiValueError
+
     try:
-        parts = urlsplit(value)
-        _ = parts.port  # a port that is not a number, or out of range, raises ValueError
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:
-        valid = False
-    if not valid:
-        raise argparse.ArgumentTypeError(f"expected an http(s) URL, got {value!r}")
-    return value
+        return check_host(value)
+    except ApiValueError:
+        raise argparse.ArgumentTypeError(f"expected an http(s) URL, got {value!r}") from None
 
 
 def _secret(
@@ -54,10 +51,6 @@ def _secret(
     if not value:
         parser.error(f"no {what} given{hint}")
     return value
-
-
-def _short(secret: Optional[str]) -> str:
-    return f"{secret[:4]}...({len(secret)} chars)" if secret else "(none)"
 
 
 def _configuration(args: argparse.Namespace) -> Any:
@@ -72,9 +65,7 @@ def _configuration(args: argparse.Namespace) -> Any:
 
 
 def _target(args: argparse.Namespace) -> str:
-    if getattr(args, "host", None):
-        return str(args.host)
-    return "https://sandbox.api.video" if args.sandbox else "https://ws.api.video"
+    return str(_configuration(args).host)
 
 
 def _emit(args: argparse.Namespace, token: Any) -> int:
@@ -143,15 +134,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         configuration = _configuration(args)
         api = AuthenticationApi(stack.enter_context(ApiClient(configuration)))
         first = api.p_ost_auth_api_key(body={"apiKey": key}).body
-        print(
-            f"2. POST /auth/api-key -> access token {_short(first.access_token)}, "
-            f"expires in {first.expires_in} s, refresh token {_short(first.refresh_token)}"
-        )
+        print(f"2. POST /auth/api-key -> {first!r}")
         second = api.p_ost_auth_refresh(body={"refreshToken": first.refresh_token}).body
-        print(
-            f"3. POST /auth/refresh -> new access token {_short(second.access_token)}, "
-            f"new refresh token {_short(second.refresh_token)} (the old one is spent)"
-        )
+        print(f"3. POST /auth/refresh -> {second!r} (the old refresh token is spent)")
         configuration = _configuration(args)
         configuration.token = {
             "access_token": second.access_token,

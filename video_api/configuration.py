@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any, Callable, Dict, Optional, Tuple, Union
+from urllib.parse import urlsplit
 
 from .exceptions import ApiValueError
 
@@ -24,6 +25,19 @@ DEFAULT_TIMEOUT: Tuple[float, float] = (5.0, 60.0)
 Timeout = Union[float, Tuple[float, float]]
 _SECRETS = ("api_key", "access_token")
 _logger = logging.getLogger("video_api")
+
+
+def check_host(url: str) -> str:
+    """``url`` if it is an http(s) URL with a host and a valid port, else ApiValueError."""
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        valid = valid and (parts.port is None or parts.port > 0)  # reading .port validates it
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ApiValueError(f"Configuration.host must be an http(s) URL, got {url!r}")
+    return url
 
 
 class Configuration:
@@ -69,7 +83,7 @@ class Configuration:
         on_token: Optional[Callable[[Any], None]] = None,
         token: Optional[Any] = None,
     ) -> None:
-        self._host = host
+        self.host = host
         self.environment = environment
         self.api_key = api_key
         self.access_token = access_token
@@ -107,7 +121,7 @@ class Configuration:
 
     @host.setter
     def host(self, value: Optional[str]) -> None:
-        self._host = value
+        self._host = None if value is None else check_host(value)
 
     @property
     def max_retries(self) -> int:

@@ -118,16 +118,8 @@ class RESTClientObject:
         else:
             self.manager = urllib3.PoolManager(**pool_args)
         host = configuration.host
-        try:
-            parts = urlsplit(host)
-            valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-            valid = valid and (parts.port is None or parts.port > 0)  # reading .port validates it
-        except ValueError:
-            valid = False
-        if not valid:
-            raise ApiValueError(f"Configuration.host must be an http(s) URL, got {host!r}")
         self.host = host
-        self.base_path = parts.path.rstrip("/")
+        self.base_path = urlsplit(host).path.rstrip("/")
         # Through a proxy every request goes via the manager, which adds proxy headers.
         self.pool = None if configuration.proxy else self.manager.connection_from_url(host)
         self.timeout = to_urllib3_timeout(configuration.timeout)

@@ -290,13 +290,7 @@ class ApiClient:
                 self._read(response, operation.path)
             return ApiResponseWithoutDeserialization(response, retries)
         response_class = operation.responses.get(response.status, ApiResponse)
-        model = response_class.body_model
-        data = self._read(response, operation.path)
-        status = response.status
-        if 200 <= status < 300:
-            parsed = self._parse(response, data, model)
-            return response_class(response, parsed, response.headers, retries)
-        raise self._error(response, data, response_class, retries)
+        return self._respond(response, retries, operation.path, response_class)
 
     def call_api(
         self,
@@ -342,18 +336,23 @@ class ApiClient:
             body,
             host,
         )
-        status = response.status
-        if stream and 200 <= status < 300:
-            return ApiResponse(
-                response=response, body=unset, headers=response.headers, retries=retries
-            )
-        data = self._read(response, resource_path)
-        if 200 <= status < 300:
-            parsed = self._parse(response, data, None)
-            return ApiResponse(
-                response=response, body=parsed, headers=response.headers, retries=retries
-            )
-        raise self._error(response, data, ApiResponse, retries)
+        if stream and 200 <= response.status < 300:
+            return ApiResponse(response, unset, response.headers, retries)
+        return self._respond(response, retries, resource_path, ApiResponse)
+
+    def _respond(
+        self,
+        response: urllib3.HTTPResponse,
+        retries: int,
+        path: str,
+        response_class: Type[ApiResponse[Any]],
+    ) -> ApiResponse[Any]:
+        """Read and parse the body: a success is returned, an error status raised."""
+        data = self._read(response, path)
+        if 200 <= response.status < 300:
+            body = self._parse(response, data, response_class.body_model)
+            return response_class(response, body, response.headers, retries)
+        raise self._error(response, data, response_class, retries)
 
     def _serialize(
         self, operation: Operation[Any, Any], body: Any, content_type: str
@@ -423,6 +422,7 @@ class ApiClient:
         """The whole body, refusing one too large to be an API answer."""
         length = response.length_remaining  # Content-Length, as urllib3 parsed it
         if length is not None and length > MAX_JSON_BYTES:
+            response.close()  # unread, so this connection cannot serve another request
             response.release_conn()
             raise ApiResponseError(
                 response.status,

@@ -91,8 +91,9 @@ class TokenManager:
 
     @property
     def expires_at(self) -> Optional[float]:
-        """When the access token expires, in epoch seconds (None without a token)."""
-        return self._token.wall_expires_at if self._token else None
+        """When the access token expires, in epoch seconds (None if unknown or no token)."""
+        token = self._token
+        return token.wall_expires_at if token and token.wall_expires_at != float("inf") else None
 
     def force_refresh(self) -> None:
         """Renew now, whatever the state."""

@@ -364,6 +364,3 @@ def _getter(spec: Field) -> Callable[[Model], Any]:
 
     get.__name__ = spec.name
     return get
-
-
-BodyType = Union[Model, Mapping[str, Any], Unset]

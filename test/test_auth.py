@@ -504,15 +504,17 @@ def test_persistent_401_is_raised_after_exactly_one_replay(
 def test_on_token_gives_a_json_ready_dict_that_a_second_client_reuses(
     emulator: Emulator, stack: contextlib.ExitStack
 ) -> None:
-    """on_token gets {access_token, refresh_token, expires_at} on every new token; a client
-    built with ``Configuration(token=saved, api_key=...)`` uses it without /auth/api-key."""
+    """on_token gets {access_token, refresh_token, expires_at, renew_before} on every new
+    token; a client built with ``Configuration(token=saved, api_key=...)`` uses it without
+    /auth/api-key."""
     saved: List[SavedToken] = []
     first = open_client(stack, emulator, api_key=emulator.api_key, on_token=saved.append)
     videos(first)
     manager(first).force_refresh()
     assert len(saved) == 2
     for token in saved:
-        assert set(token) == {"access_token", "refresh_token", "expires_at"}
+        assert set(token) == {"access_token", "refresh_token", "expires_at", "renew_before"}
+        assert token["renew_before"] == 60  # min(60 s, 10 % of the 3600 s lifetime)
         assert json.loads(json.dumps(token)) == token
         assert time.time() + 3000 < token["expires_at"] <= time.time() + 3600
     assert saved[0]["refresh_token"] != saved[1]["refresh_token"]

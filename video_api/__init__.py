@@ -11,7 +11,7 @@ with video_api.ApiClient(video_api.Configuration()) as api_client:
 
 __version__ = "1.0.0"
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, List
 
 from .api_client import ApiClient
 from .configuration import Configuration
@@ -37,6 +37,10 @@ def __getattr__(name: str) -> Any:
 
         return AuthenticatedApiClient
     raise AttributeError(f"module 'video_api' has no attribute {name!r}")
+
+
+def __dir__() -> List[str]:
+    return sorted({*globals(), "AuthenticatedApiClient"})
 
 
 __all__ = [

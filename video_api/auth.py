@@ -51,9 +51,20 @@ class _Token(NamedTuple):
     renew_at: float  # monotonic
     expires_at: float  # monotonic; inf for a static token
     wall_expires_at: float  # epoch seconds, for users and for persistence
+    margin: float  # renew_at is this long before expires_at
 
     def __repr__(self) -> str:  # never the secrets
         return f"_Token(expires_at={self.wall_expires_at})"
+
+
+def _expiring(
+    access_token: str, refresh_token: Optional[str], expires_at: float, margin: float
+) -> _Token:
+    """A token that expires at ``expires_at`` (epoch seconds) and is renewed ``margin`` before,
+    timed on the monotonic clock so that changes to the wall clock do not matter."""
+    left = max(expires_at - time.time(), 0.0)
+    now = time.monotonic()
+    return _Token(access_token, refresh_token, now + left - margin, now + left, expires_at, margin)
 
 
 class TokenManager:
@@ -70,7 +81,7 @@ class TokenManager:
             self._token = self._restore(configuration.token)
         elif configuration.access_token:
             inf = float("inf")
-            self._token = _Token(configuration.access_token, None, inf, inf, inf)
+            self._token = _Token(configuration.access_token, None, inf, inf, inf, 0.0)
 
     def __repr__(self) -> str:
         return (
@@ -137,7 +148,7 @@ class TokenManager:
         with self._lock:
             token = self._token
             if token is not None and token.access_token == access_token:
-                self._token = _Token("", token.refresh_token, 0.0, 0.0, 0.0)
+                self._token = token._replace(access_token="", renew_at=0.0, expires_at=0.0)
 
     def _renew(self) -> None:
         """Get a new token: refresh if we hold a refresh token, else (or if refused) the API key.
@@ -146,9 +157,7 @@ class TokenManager:
         old = self._token
         refresh_token = old.refresh_token if old else None
         if old is not None:  # the refresh token leaves the state before it is sent
-            self._token = _Token(
-                old.access_token, None, old.renew_at, old.expires_at, old.wall_expires_at
-            )
+            self._token = old._replace(refresh_token=None)
         if refresh_token:
             try:
                 self._store(
@@ -178,13 +187,9 @@ class TokenManager:
         if not body.access_token:
             raise AuthenticationError(detail="the server's token response has no access_token")
         lifetime = body.expires_in if body.expires_in is not None else DEFAULT_LIFETIME
-        now, wall = time.monotonic(), time.time()
-        self._token = _Token(
-            body.access_token,
-            body.refresh_token,
-            now + lifetime - min(MAX_MARGIN, lifetime / 10),
-            now + lifetime,
-            wall + lifetime,
+        margin = min(MAX_MARGIN, lifetime / 10)
+        self._token = _expiring(
+            body.access_token, body.refresh_token, time.time() + lifetime, margin
         )
         if self.on_token is not None:
             self.on_token(self.saved())
@@ -198,19 +203,18 @@ class TokenManager:
             "access_token": token.access_token,
             "refresh_token": token.refresh_token,
             "expires_at": token.wall_expires_at,
+            "renew_before": token.margin,
         }
 
     @staticmethod
     def _restore(saved: Mapping[str, Any]) -> _Token:
-        remaining = float(saved["expires_at"]) - time.time()
-        now = time.monotonic()
-        lifetime = max(remaining, 0.0)
-        return _Token(
+        """A saved token, renewed as early before expiry as when it was saved."""
+        margin = saved.get("renew_before", min(MAX_MARGIN, DEFAULT_LIFETIME / 10))
+        return _expiring(
             str(saved["access_token"]),
             saved.get("refresh_token"),
-            now + lifetime - min(MAX_MARGIN, lifetime / 10),
-            now + lifetime,
             float(saved["expires_at"]),
+            float(margin),
         )
 
     # -- sending

@@ -7,6 +7,7 @@ once, when it is built, so change settings before building the client.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, Callable, Dict, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
@@ -38,6 +39,19 @@ def check_host(url: str) -> str:
     if not valid:
         raise ApiValueError(f"Configuration.host must be an http(s) URL, got {url!r}")
     return url
+
+
+def check_timeout(timeout: Timeout) -> Tuple[float, float]:
+    """``(connect, read)`` from a number or a pair of positive finite seconds, or ApiValueError."""
+    parts = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    if len(parts) != 2 or not all(
+        isinstance(part, (int, float)) and not isinstance(part, bool) and 0 < part < math.inf
+        for part in parts
+    ):
+        raise ApiValueError(
+            f"timeout must be positive seconds, or (connect, read) of them, got {timeout!r}"
+        )
+    return parts
 
 
 class Configuration:
@@ -122,6 +136,15 @@ class Configuration:
     @host.setter
     def host(self, value: Optional[str]) -> None:
         self._host = None if value is None else check_host(value)
+
+    @property
+    def timeout(self) -> Timeout:
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, value: Timeout) -> None:
+        check_timeout(value)
+        self._timeout = value
 
     @property
     def max_retries(self) -> int:

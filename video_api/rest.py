@@ -25,11 +25,10 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from .configuration import Configuration, Timeout
+from .configuration import Configuration, Timeout, check_timeout
 from .exceptions import (
     ApiConnectionError,
     ApiTimeoutError,
-    ApiValueError,
 )
 
 logger = logging.getLogger("video_api")
@@ -51,15 +50,8 @@ def to_urllib3_timeout(timeout: Optional[Timeout]) -> Optional[urllib3.Timeout]:
     """A number bounds connect and read alike; a pair is ``(connect, read)``."""
     if timeout is None:
         return None
-    if isinstance(timeout, tuple):
-        if len(timeout) != 2:
-            raise ApiValueError(f"timeout must be a number or (connect, read), got {timeout!r}")
-        return urllib3.Timeout(connect=timeout[0], read=timeout[1])
-    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
-        return urllib3.Timeout(connect=timeout, read=timeout)
-    raise ApiValueError(
-        f"timeout must be a number or (connect, read), got {type(timeout).__name__}"
-    )
+    connect, read = check_timeout(timeout)
+    return urllib3.Timeout(connect=connect, read=read)
 
 
 def retry_after(headers: Mapping[str, str]) -> Optional[float]:
@@ -173,7 +165,7 @@ class RESTClientObject:
                     or (reached and not replay_safe)
                 ):
                     raise transport_error(error, method, path, attempt) from error
-                wait = None
+                wait, cause = None, type(error).__name__
             else:
                 status = response.status
                 if status not in RETRY_STATUSES or attempt >= budget:
@@ -185,10 +177,11 @@ class RESTClientObject:
                     return response, attempt
                 response.drain_conn()
                 response.release_conn()
+                cause = f"{status} {response.reason}"
             attempt += 1
             if wait is None:
                 wait = BACKOFF_BASE * 2 ** (attempt - 1) * (0.5 + random.random() / 2)
-            logger.debug("%s %s: retry %d in %.2f s", method, path, attempt, wait)
+            logger.debug("%s %s: %s; retry %d in %.2f s", method, path, cause, attempt, wait)
             time.sleep(wait)
 
     def _send(

@@ -129,7 +129,8 @@ class Fault:
 
     @classmethod
     def reset_before_body(cls) -> Fault:
-        """Reset the connection after the headers: the request never reached the server."""
+        """Reset the connection after the headers, before reading the body: nothing is processed,
+        though the client cannot tell (it sees a reset, as after a processed request)."""
         return cls("reset_before_body")
 
     @classmethod

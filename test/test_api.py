@@ -581,6 +581,15 @@ def test_unknown_environment_raises_api_value_error() -> None:
     assert "sandbx" in str(caught.value)
 
 
+@pytest.mark.parametrize("retries", [-1, "3", 1.5, True])
+def test_unusable_retries_raise_api_value_error(retries: object) -> None:
+    """A retry budget must be a whole number >= 0; anything else is refused when set."""
+    with pytest.raises(video_api.ApiValueError, match="retries must be a whole number"):
+        video_api.Configuration(retries=retries)  # type: ignore[arg-type]
+    configuration = video_api.Configuration(max_retries=4)
+    assert configuration.retries == configuration.max_retries == 4
+
+
 def test_configuration_repr_hides_credentials() -> None:
     """repr(Configuration) says a key is set without showing it."""
     secret = "sk-live-0123456789abcdef"

@@ -147,12 +147,16 @@ class Configuration:
         self._timeout = value
 
     @property
-    def max_retries(self) -> int:
-        return self.retries
+    def retries(self) -> int:
+        return self._retries
 
-    @max_retries.setter
-    def max_retries(self, value: int) -> None:
-        self.retries = value
+    @retries.setter
+    def retries(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ApiValueError(f"retries must be a whole number >= 0, got {value!r}")
+        self._retries = value
+
+    max_retries = retries
 
     @property
     def debug(self) -> bool:

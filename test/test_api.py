@@ -8,11 +8,12 @@ configuration, and the connection pool's lifecycle.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Dict, Iterator
 
 import pytest
 import urllib3
@@ -588,6 +589,25 @@ def test_unusable_retries_raise_api_value_error(retries: object) -> None:
         video_api.Configuration(retries=retries)  # type: ignore[arg-type]
     configuration = video_api.Configuration(max_retries=4)
     assert configuration.retries == configuration.max_retries == 4
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"proxy": "nonsense"}, "Configuration.proxy must be an http(s) URL"),
+        ({"proxy": "ftp://proxy.example"}, "Configuration.proxy must be an http(s) URL"),
+        ({"ssl_ca_cert": "/no/such/ca.pem"}, "Configuration.ssl_ca_cert: no file at"),
+        ({"cert_file": "/no/such/cert.pem"}, "Configuration.cert_file: no file at"),
+        ({"connection_pool_maxsize": 0}, "Configuration.connection_pool_maxsize must be >= 1"),
+        ({"connection_pool_maxsize": "8"}, "Configuration.connection_pool_maxsize must be >= 1"),
+    ],
+)
+def test_unusable_transport_settings_are_named_when_the_client_is_built(
+    settings: Dict[str, Any], message: str
+) -> None:
+    """A setting urllib3 would reject late or obscurely is refused by name, before any I/O."""
+    with pytest.raises(ApiValueError, match=re.escape(message)):
+        video_api.ApiClient(video_api.Configuration(**settings))
 
 
 def test_configuration_repr_hides_credentials() -> None:

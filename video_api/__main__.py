@@ -33,11 +33,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _url(value: str) -> str:
-    from video_api.configuration import check_host
+    from video_api.configuration import check_url
     from video_api.exceptions import ApiValueError
 
     try:
-        return check_host(value)
+        return check_url(value)
     except ApiValueError:
         raise argparse.ArgumentTypeError(f"expected an http(s) URL, got {value!r}") from None
 

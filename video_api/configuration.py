@@ -28,7 +28,7 @@ _SECRETS = ("api_key", "access_token")
 _logger = logging.getLogger("video_api")
 
 
-def check_host(url: str) -> str:
+def check_url(url: str, setting: str = "host") -> str:
     """``url`` if it is an http(s) URL with a host and a valid port, else ApiValueError."""
     try:
         parts = urlsplit(url)
@@ -37,7 +37,7 @@ def check_host(url: str) -> str:
     except ValueError:
         valid = False
     if not valid:
-        raise ApiValueError(f"Configuration.host must be an http(s) URL, got {url!r}")
+        raise ApiValueError(f"Configuration.{setting} must be an http(s) URL, got {url!r}")
     return url
 
 
@@ -135,7 +135,7 @@ class Configuration:
 
     @host.setter
     def host(self, value: Optional[str]) -> None:
-        self._host = None if value is None else check_host(value)
+        self._host = None if value is None else check_url(value)
 
     @property
     def timeout(self) -> Timeout:

@@ -9,6 +9,7 @@ cheaper than what ``PoolManager.request`` does with a URL string every time.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 import warnings
@@ -25,10 +26,11 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from .configuration import Configuration, Timeout, check_timeout
+from .configuration import Configuration, Timeout, check_timeout, check_url
 from .exceptions import (
     ApiConnectionError,
     ApiTimeoutError,
+    ApiValueError,
 )
 
 logger = logging.getLogger("video_api")
@@ -77,11 +79,25 @@ def retry_after(headers: Mapping[str, str]) -> Optional[float]:
     return None
 
 
+def check_settings(configuration: Configuration) -> None:
+    """Refuse, with the setting's name, what urllib3 would fail on later or obscurely."""
+    if configuration.proxy:
+        check_url(configuration.proxy, "proxy")
+    for setting in ("ssl_ca_cert", "cert_file", "key_file"):
+        path = getattr(configuration, setting)
+        if path and not os.path.isfile(path):
+            raise ApiValueError(f"Configuration.{setting}: no file at {path!r}")
+    size = configuration.connection_pool_maxsize
+    if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+        raise ApiValueError(f"Configuration.connection_pool_maxsize must be >= 1, got {size!r}")
+
+
 class RESTClientObject:
     """Sends requests for an :class:`~video_api.ApiClient` over one urllib3 pool manager."""
 
     def __init__(self, configuration: Configuration) -> None:
         self.configuration = configuration
+        check_settings(configuration)
         pool_args: dict[str, Any] = {"maxsize": configuration.connection_pool_maxsize}
         if configuration.verify_ssl:
             pool_args["cert_reqs"] = "CERT_REQUIRED"

@@ -31,7 +31,7 @@ _logger = logging.getLogger("video_api")
 def check_url(url: str, setting: str = "host") -> str:
     """``url`` if it is an http(s) URL with a host and a valid port, else ApiValueError."""
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(url if isinstance(url, str) else "")
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
         valid = valid and (parts.port is None or parts.port > 0)  # reading .port validates it
     except ValueError:

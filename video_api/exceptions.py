@@ -108,9 +108,6 @@ class ApiException(OpenApiException):
             head += f" (after {self.retries} retr{'y' if self.retries == 1 else 'ies'})"
         return head
 
-    def __str__(self) -> str:
-        return self._message()
-
 
 class BadRequestException(ApiException):
     """400: the server refused the request (for auth: a wrong API key or refresh token)."""

@@ -13,7 +13,7 @@ import os
 import random
 import time
 import warnings
-from typing import Any, Mapping, Optional, Tuple, Union, cast
+from typing import Any, Mapping, Optional, Tuple, cast
 from urllib.parse import urlsplit
 
 import urllib3
@@ -153,7 +153,7 @@ class RESTClientObject:
         *,
         headers: Mapping[str, str],
         body: Optional[bytes] = None,
-        timeout: Union[urllib3.Timeout, Timeout, None] = None,
+        timeout: Optional[Timeout] = None,
         host: Optional[str] = None,
         retries: Optional[int] = None,
         replay_safe: bool = True,
@@ -164,13 +164,12 @@ class RESTClientObject:
         ``replay_safe=False`` marks a request that must not run twice on the server:
         it is retried only when it surely was not processed.
         """
-        if not isinstance(timeout, urllib3.Timeout):
-            timeout = self.timeout if timeout is None else to_urllib3_timeout(timeout)
+        bound = self.timeout if timeout is None else to_urllib3_timeout(timeout)
         budget = self.retries if retries is None else retries
         attempt = 0
         while True:
             try:
-                response = self._send(method, path, headers, body, timeout, host)
+                response = self._send(method, path, headers, body, bound, host)
             except HTTPError as error:
                 reached = not isinstance(
                     error, (NewConnectionError, ConnectTimeoutError, ProxyError)

@@ -6,7 +6,7 @@ import re
 from setuptools import find_packages, setup
 
 HERE = pathlib.Path(__file__).parent
-VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "video_api" / "__init__.py").read_text())
+VERSION = re.search(r'__version__ = "([^"]+)"', (HERE / "video_api" / "_version.py").read_text())
 REQUIRES = [line for line in (HERE / "requirements.txt").read_text().splitlines() if line.strip()]
 
 setup(

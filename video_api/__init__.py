@@ -1,47 +1,42 @@
-"""video_api: a Python client for the api.video authentication API.
+"""video_api: a Python client for the whole api.video API.
 
 import video_api
-from video_api.apis.tags import authentication_api
-from video_api.model.authenticate_payload import AuthenticatePayload
+from video_api.apis.tags.videos_api import VideosApi
 
-with video_api.ApiClient(video_api.Configuration()) as api_client:
-    api = authentication_api.AuthenticationApi(api_client)
-    token = api.p_ost_auth_api_key(body=AuthenticatePayload(api_key="...")).body
+configuration = video_api.Configuration(api_key="YOUR_API_KEY")
+with video_api.ApiClient(configuration) as api_client:
+    for video in video_api.paginate(VideosApi(api_client).list):
+        print(video.video_id, video.title)
 """
 
-__version__ = "1.0.0"
-
-from typing import TYPE_CHECKING, Any, List
-
-from .api_client import ApiClient
+from ._version import __version__
+from .api_client import (
+    ApiClient,
+    ApiResponse,
+    AuthenticatedApiClient,
+    paginate,
+    with_http_info,
+)
 from .configuration import Configuration
 from .exceptions import (
     ApiAttributeError,
     ApiConnectionError,
     ApiException,
     ApiKeyError,
+    ApiResponseError,
     ApiTimeoutError,
     ApiTypeError,
     ApiValueError,
+    AuthenticationError,
+    BadRequestException,
+    ConflictException,
+    ForbiddenException,
+    NotFoundException,
     OpenApiException,
+    ServiceException,
+    TooManyRequestsException,
+    UnauthorizedException,
 )
-
-if TYPE_CHECKING:
-    from .auth import AuthenticatedApiClient
-
-
-def __getattr__(name: str) -> Any:
-    """Import the token lifecycle on first use: a plain call does not need it."""
-    if name == "AuthenticatedApiClient":
-        from .auth import AuthenticatedApiClient
-
-        return AuthenticatedApiClient
-    raise AttributeError(f"module 'video_api' has no attribute {name!r}")
-
-
-def __dir__() -> List[str]:
-    return sorted({*globals(), "AuthenticatedApiClient"})
-
 
 __all__ = [
     "ApiAttributeError",
@@ -49,11 +44,23 @@ __all__ = [
     "ApiConnectionError",
     "ApiException",
     "ApiKeyError",
+    "ApiResponse",
+    "ApiResponseError",
     "ApiTimeoutError",
     "ApiTypeError",
     "ApiValueError",
     "AuthenticatedApiClient",
+    "AuthenticationError",
+    "BadRequestException",
     "Configuration",
+    "ConflictException",
+    "ForbiddenException",
+    "NotFoundException",
     "OpenApiException",
+    "ServiceException",
+    "TooManyRequestsException",
+    "UnauthorizedException",
     "__version__",
+    "paginate",
+    "with_http_info",
 ]

@@ -1,24 +1,28 @@
-"""The runtime: one :class:`ApiClient` executes every operation.
+"""The runtime: one :class:`ApiClient` executes every operation, through one request path.
 
-An operation is data (:class:`Operation`); the API classes are thin functions made
-by :func:`endpoint` that hand their arguments to :meth:`ApiClient.call_operation`.
-That one method validates and serializes the body, adds headers and credentials,
-sends through :mod:`video_api.rest`, picks the response class by status,
-deserializes, and returns or raises.
+An operation is data (:class:`~video_api.operation.Operation`); the generated API methods
+hand it their arguments. :meth:`ApiClient.call` (the API methods), :meth:`call_operation`
+(the auth tag's generated-client surface) and :meth:`call_api` (any path) all build a
+:class:`Request`, then :meth:`ApiClient._send` adds credentials and sends it, and
+:meth:`ApiClient._respond` reads, parses, and returns or raises.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
+from datetime import datetime
 from types import MappingProxyType
 from typing import (
+    IO,
     TYPE_CHECKING,
     Any,
-    ClassVar,
+    Callable,
     Dict,
-    Generic,
+    Iterator,
+    List,
     Mapping,
     Optional,
     Sequence,
@@ -29,10 +33,11 @@ from typing import (
     cast,
     overload,
 )
+from urllib.parse import quote, urlencode
 
 import urllib3
 
-from . import __version__
+from ._version import __version__
 from .configuration import Configuration, Timeout
 from .exceptions import (
     ApiException,
@@ -42,23 +47,40 @@ from .exceptions import (
     TooManyRequestsException,
     exception_class_for,
 )
-from .model.bad_request import BadRequest
+from .operation import ApiResponse, ApiResponseWithoutDeserialization, Operation, Param, resolve
 from .rest import RESTClientObject, retry_after, transport_error
 from .schemas import Model, Unset, unset
 
 logger = logging.getLogger("video_api")
 
 B = TypeVar("B")
+T = TypeVar("T")
 R = TypeVar("R", bound="ApiResponse[Any]")
 B_contra = TypeVar("B_contra", contravariant=True)
 R_co = TypeVar("R_co", covariant=True)
+T_co = TypeVar("T_co", covariant=True)
 
 if TYPE_CHECKING:  # typing-only: nothing here is imported or built at run time
-    from typing_extensions import Literal, Protocol
+    from typing_extensions import Literal, ParamSpec, Protocol, TypedDict
 
-    from .auth import TokenManager
+    from .auth import BasicAuth, TokenManager
 
-    # The API methods are plain functions made by `endpoint`; these describe them exactly.
+    P = ParamSpec("P")
+
+    class CallOptions(TypedDict, total=False):
+        """Per-call options every API method takes, as keywords."""
+
+        _request_timeout: Timeout  # seconds, or (connect, read)
+        _headers: Mapping[str, str]  # extra request headers
+
+    #: A file to upload: a path, bytes, or a file object opened in binary mode.
+    FileInput = Union[str, "os.PathLike[str]", bytes, IO[bytes]]
+
+    class Page(Protocol[T_co]):
+        @property
+        def data(self) -> Optional[Sequence[T_co]]: ...
+
+    # The auth tag's methods are plain functions made by `endpoint`; these describe them.
     class BoundEndpoint(Protocol[B_contra, R_co]):
         @overload
         def __call__(
@@ -95,6 +117,7 @@ JSON = "application/json"
 ACCEPT_JSON: Tuple[str, ...] = (JSON,)
 #: Larger JSON bodies are refused rather than parsed: no api.video answer is near it.
 MAX_JSON_BYTES = 8 * 1024 * 1024
+_OPTIONS = frozenset({"_request_timeout", "_headers", "_return_http_data_only", "_preload_content"})
 _json_types: Dict[str, bool] = {}
 
 
@@ -109,84 +132,146 @@ def is_json(content_type: str) -> bool:
     return known
 
 
-class ApiResponse(Generic[B]):
-    """A deserialized response: the urllib3 ``response``, the parsed ``body``, the ``headers``,
-    and how many ``retries`` it took."""
+class Request:
+    """One request, ready to send: the options object every call path builds."""
 
-    body_model: ClassVar[Optional[Type[Model]]] = None
-
-    def __init__(
-        self, response: urllib3.HTTPResponse, body: B, headers: Any = unset, retries: int = 0
-    ) -> None:
-        self.response = response
-        self.body = body
-        self.headers = headers
-        self.retries = retries
-
-    def __repr__(self) -> str:
-        response = self.response
-        headers = dict(self.headers) if self.headers is not unset else unset
-        return (
-            f"{type(self).__name__}(response=<HTTPResponse {response.status} {response.reason}>, "
-            f"body={self.body!r}, headers={headers!r}, retries={self.retries})"
-        )
-
-
-class ApiResponseWithoutDeserialization(ApiResponse[Unset]):
-    """What ``skip_deserialization=True`` returns: the urllib3 ``response``, nothing parsed.
-    With ``stream=True`` its body is still unread: read it with ``response.stream()``."""
-
-    def __init__(self, response: urllib3.HTTPResponse, retries: int = 0) -> None:
-        super().__init__(response, unset, unset, retries)
-
-
-class Operation(Generic[B, R]):
-    """One API operation, declared once: what to send, where, and what may come back.
-
-    ``replay_safe=False`` marks an operation that does harm when run twice on the
-    server (it consumes a refresh token): it is not retried once it may have arrived.
-    """
-
-    __slots__ = (
-        "method",
-        "name",
-        "path",
-        "replay_safe",
-        "request_model",
-        "responses",
-        "security",
-        "summary",
-    )
+    __slots__ = ("body", "headers", "host", "operation", "stream", "timeout", "url")
 
     def __init__(
         self,
-        *,
-        name: str,
-        method: str,
-        path: str,
-        request_model: Type[Model],
-        responses: Mapping[int, Type[ApiResponse[Any]]],
-        summary: str = "",
-        security: Tuple[str, ...] = (),
-        replay_safe: bool = True,
+        operation: Operation[Any],
+        url: str,
+        headers: Dict[str, str],
+        body: Union[bytes, MultipartBody, None] = None,
+        timeout: Optional[Timeout] = None,
+        stream: bool = False,
+        host: Optional[str] = None,
     ) -> None:
-        self.name = name
-        self.method = method
-        self.path = path
-        self.request_model = request_model
-        self.responses = responses
-        self.summary = summary
-        self.security = security
-        self.replay_safe = replay_safe
+        self.operation = operation
+        self.url = url  # the path and query, below the configured host
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+        self.stream = stream
+        self.host = host
 
-    def __repr__(self) -> str:
-        return f"Operation({self.name}: {self.method} {self.path})"
+
+class MultipartBody:
+    """multipart/form-data streamed from its sources, never read whole into memory.
+
+    Iterating it yields the encoded body from the start, so a retry sends it again: a file
+    is read again from where it started. A stream that cannot seek is read once only, and
+    such a body is not ``replayable``.
+    """
+
+    BLOCK = 256 * 1024
+
+    def __init__(self, fields: Sequence[Tuple[str, Any, bool]], where: str) -> None:
+        self.boundary = os.urandom(16).hex()
+        self.content_type = f"multipart/form-data; boundary={self.boundary}"
+        self.replayable = True
+        self._parts: List[Tuple[bytes, Any, Optional[int]]] = []
+        for wire, value, is_file in fields:
+            disposition = f'Content-Disposition: form-data; name="{wire}"'
+            if not is_file:
+                head = f"--{self.boundary}\r\n{disposition}\r\n\r\n"
+                self._parts.append((head.encode(), str(value).encode(), None))
+                continue
+            source, name, size = self._source(value, where)
+            import mimetypes  # only uploads need it
+
+            kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            name = name.replace('"', "%22").replace("\r", "").replace("\n", "")
+            head = f'--{self.boundary}\r\n{disposition}; filename="{name}"\r\n'
+            head += f"Content-Type: {kind}\r\n\r\n"
+            self._parts.append((head.encode(), source, size))
+        self._tail = f"--{self.boundary}--\r\n".encode()
+
+    def _source(self, value: Any, where: str) -> Tuple[Any, str, Optional[int]]:
+        """(source, file name, size or None) for a path, bytes, or a binary file object."""
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value), "file", len(value)
+        if isinstance(value, (str, os.PathLike)):
+            path = os.fspath(value)
+            if not os.path.isfile(path):
+                raise ApiValueError(f"{where}: no file at {path!r}")
+            return path, os.path.basename(path), os.path.getsize(path)
+        if not hasattr(value, "read"):
+            raise ApiTypeError(
+                f"{where} expects a path, bytes or a binary file object, got {type(value).__name__}"
+            )
+        if getattr(value, "closed", False):
+            raise ApiValueError(f"{where}: the file is closed")
+        if "b" not in getattr(value, "mode", "b") or isinstance(getattr(value, "encoding", 0), str):
+            raise ApiValueError(f"{where}: open the file in binary mode ('rb'), not text mode")
+        name = getattr(value, "name", None)
+        name = os.path.basename(name) if isinstance(name, str) else "file"
+        try:
+            start = value.tell()
+            size = value.seek(0, os.SEEK_END) - start
+            value.seek(start)
+            return (value, start), name, size
+        except (AttributeError, OSError, ValueError):  # a pipe or a socket: read it once
+            self.replayable = False
+            return (value, None), name, None
+
+    @property
+    def length(self) -> Optional[int]:
+        """The body's size in bytes, or None when a stream's size is unknown."""
+        total = len(self._tail)
+        for head, source, size in self._parts:
+            if size is None and not isinstance(source, bytes):
+                return None
+            total += len(head) + (len(source) if isinstance(source, bytes) else size or 0) + 2
+        return total
+
+    def __iter__(self) -> Iterator[bytes]:
+        for head, source, _ in self._parts:
+            yield head
+            if isinstance(source, bytes):
+                yield source
+            elif isinstance(source, str):
+                with open(source, "rb") as file:
+                    yield from self._blocks(file)
+            else:
+                file, start = source
+                if start is not None:
+                    file.seek(start)
+                yield from self._blocks(file)
+            yield b"\r\n"
+        yield self._tail
+
+    def _blocks(self, file: IO[bytes]) -> Iterator[bytes]:
+        while True:
+            block = file.read(self.BLOCK)
+            if not block:
+                return
+            yield block
+
+
+def _scalar(value: Any) -> str:
+    """A query value as the API reads it: booleans in lower case, dates in ISO 8601."""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _segment(value: str) -> str:
+    """A path parameter, encoded so that it cannot leave its segment (``/``, ``..``)."""
+    encoded = quote(value, safe="")
+    return encoded.replace(".", "%2E") if set(value) <= {"."} else encoded
 
 
 class BaseApi:
     """Base of the API classes: they hold the client that runs their operations."""
 
     def __init__(self, api_client: Optional[ApiClient] = None) -> None:
+        if api_client is not None and not isinstance(api_client, ApiClient):
+            raise ApiTypeError(
+                f"{type(self).__name__} expects an ApiClient, got {type(api_client).__name__}"
+            )
         self.api_client = api_client if api_client is not None else ApiClient()
 
     def __repr__(self) -> str:
@@ -203,6 +288,11 @@ class ApiClient:
         header_name: Optional[str] = None,
         header_value: Optional[str] = None,
     ) -> None:
+        if configuration is not None and not isinstance(configuration, Configuration):
+            raise ApiTypeError(
+                f"{type(self).__name__} expects a video_api.Configuration, "
+                f"got {type(configuration).__name__}"
+            )
         self.configuration = configuration if configuration is not None else Configuration()
         self.rest_client = RESTClientObject(self.configuration)
         self._default_headers: Dict[str, str] = {
@@ -212,12 +302,15 @@ class ApiClient:
         if header_name is not None and header_value is not None:
             self._default_headers[header_name] = header_value
         self._prepared: Dict[Tuple[Any, ...], Dict[str, str]] = {}
-        self.auth: Optional[TokenManager] = None
         config = self.configuration
+        self.auth: Optional[TokenManager] = None
+        self._basic: Optional[BasicAuth] = None
         if config.api_key or config.access_token or config.token is not None:
-            from .auth import TokenManager
+            from .auth import BasicAuth, TokenManager  # a client without credentials skips it
 
-            self.auth = TokenManager(self)
+            self.auth = TokenManager(config, self._exchange)
+            if config.api_key and config.auth == "basic":
+                self._basic = BasicAuth(config.api_key)
 
     # -- lifecycle
     def __enter__(self) -> ApiClient:
@@ -262,10 +355,31 @@ class ApiClient:
             self._prepared[key] = headers
         return headers
 
-    # -- operations
+    # -- the three ways in
+    def call(self, operation: Operation[T], args: Tuple[Any, ...], options: Mapping[str, Any]) -> T:
+        """Run ``operation`` with the generated method's arguments, in declaration order.
+
+        Returns the parsed body; with ``_return_http_data_only=False`` the
+        :class:`ApiResponse` (which unpacks as ``body, status, headers``).
+        """
+        unknown = set(options) - _OPTIONS
+        if unknown:
+            raise ApiTypeError(
+                f"{operation.name}() got an unexpected keyword argument {sorted(unknown)[0]!r}"
+            )
+        request = self._build(operation, args)
+        extra = options.get("_headers")
+        if extra:
+            request.headers = {**request.headers, **extra}
+        request.timeout = options.get("_request_timeout")
+        response = self._respond(request, *self._send(request))
+        if options.get("_return_http_data_only") is False:
+            return response  # type: ignore[return-value]  # with_http_info types this one
+        return response.body  # type: ignore[no-any-return]
+
     def call_operation(
         self,
-        operation: Operation[Any, Any],
+        operation: Operation[Any],
         body: Any = unset,
         content_type: str = JSON,
         accept_content_types: Sequence[str] = ACCEPT_JSON,
@@ -273,24 +387,24 @@ class ApiClient:
         timeout: Optional[Timeout] = None,
         skip_deserialization: bool = False,
     ) -> ApiResponse[Any]:
-        """Execute ``operation``: the one code path behind every API method."""
-        payload = self._serialize(operation, body, content_type)
-        response, retries = self._send(
-            operation.method,
-            operation.path,
-            self._headers(content_type if payload is not None else None, accept_content_types),
-            payload,
-            timeout,
-            operation.security,
-            operation.replay_safe,
-            body,
-        )
+        """Run ``operation`` with the generated client's options (the auth tag's methods)."""
+        payload = None
+        if body is not unset:
+            if not is_json(content_type):
+                raise ApiValueError(
+                    f"{operation.name}: content_type {content_type!r} is not supported; "
+                    f"this operation sends {JSON}"
+                )
+            payload = self._model(operation, operation.model("body"), body, "body").to_json()
+        headers = self._headers(content_type if payload else None, accept_content_types)
+        request = Request(operation, operation.path, headers, payload.encode() if payload else None)
+        request.timeout, request.stream = timeout, stream
+        response, retries = self._send(request)
         if skip_deserialization:
             if not stream:  # loaded now, so the connection goes back to the pool
                 self._read(response, operation.path)
             return ApiResponseWithoutDeserialization(response, retries)
-        response_class = operation.responses.get(response.status, ApiResponse)
-        return self._respond(response, retries, operation.path, response_class)
+        return self._respond(request, response, retries)
 
     def call_api(
         self,
@@ -307,17 +421,29 @@ class ApiClient:
         """Call any endpoint, with this client's auth, retries, timeouts and errors.
 
         ``body`` is sent as JSON (a model, dict or list) or as is (bytes or str);
-        ``fields`` as multipart form data. ``auth_settings=["bearerAuth"]`` adds the
-        access token. The response ``body`` is the decoded JSON (None when empty);
-        with ``stream=True`` a success is left unread in ``response``. POST and PATCH
-        are not replayed once they may have reached the server.
+        ``fields`` as multipart form data (a file as a path, bytes or binary file object
+        is streamed). ``auth_settings=["apiKey"]`` authorizes the call as the API methods
+        do; ``["bearerAuth"]`` always with a bearer token. The response ``body`` is the
+        decoded JSON (None when empty); with ``stream=True`` a success is left unread in
+        ``response``. POST and PATCH are not replayed once they may have reached the server.
         """
         method = method.upper()
+        operation: Operation[Any] = Operation(
+            name=f"{method} {resource_path}",
+            method=method,
+            path=resource_path,
+            responses={},
+            security=tuple(auth_settings or ()),
+            replay_safe=method not in ("POST", "PATCH"),
+        )
         sent = self._headers(None, ACCEPT_JSON)
-        payload: Optional[bytes] = None
+        payload: Union[bytes, MultipartBody, None] = None
         if fields is not None:
-            payload, form_type = urllib3.encode_multipart_formdata(dict(fields))
-            sent = {**sent, "Content-Type": form_type}
+            payload = MultipartBody(
+                [(k, v, not isinstance(v, (str, int, float))) for k, v in fields.items()],
+                operation.name,
+            )
+            sent = {**sent, "Content-Type": payload.content_type}
         elif isinstance(body, (bytes, str)):
             payload = body.encode() if isinstance(body, str) else body
         elif body is not None:
@@ -325,98 +451,161 @@ class ApiClient:
             sent = {**sent, "Content-Type": JSON}
         if headers:
             sent = {**sent, **headers}
-        response, retries = self._send(
-            method,
-            resource_path,
-            sent,
-            payload,
-            timeout,
-            tuple(auth_settings or ()),
-            method not in ("POST", "PATCH"),
-            body,
-            host,
-        )
+        request = Request(operation, resource_path, sent, payload, timeout, stream, host)
+        response, retries = self._send(request)
         if stream and 200 <= response.status < 300:
             return ApiResponse(response, unset, response.headers, retries)
-        return self._respond(response, retries, resource_path, ApiResponse)
+        return self._respond(request, response, retries)
 
-    def _respond(
-        self,
-        response: urllib3.HTTPResponse,
-        retries: int,
-        path: str,
-        response_class: Type[ApiResponse[Any]],
-    ) -> ApiResponse[Any]:
-        """Read and parse the body: a success is returned, an error status raised."""
-        data = self._read(response, path)
-        if 200 <= response.status < 300:
-            body = self._parse(response, data, response_class.body_model)
-            return response_class(response, body, response.headers, retries)
-        raise self._error(response, data, response_class, retries)
+    # -- building
+    def _build(self, operation: Operation[Any], args: Tuple[Any, ...]) -> Request:
+        """Serialize the arguments where the declaration says they go."""
+        path, query = operation.path, cast("List[Tuple[str, str]]", [])
+        payload: Union[bytes, MultipartBody, None] = None
+        content_type: Optional[str] = None
+        form: List[Tuple[str, Any, bool]] = []
+        for param, value in zip(operation.params, args):
+            if value is None:
+                if param.where in ("path", "json", "file"):
+                    raise ApiValueError(f"{operation.name}: {param.name} is required, got None")
+                continue
+            where = param.where
+            if where == "path":
+                if not isinstance(value, str) or not value:
+                    raise ApiTypeError(
+                        f"{operation.name}: {param.name} expects a non-empty str, got {value!r}"
+                    )
+                path = path.replace(f"{{{param.wire}}}", _segment(value))
+            elif where == "query":
+                items = value if isinstance(value, (list, tuple)) else (value,)
+                query.extend((param.wire, _scalar(item)) for item in items)
+            elif where == "deep":
+                query.extend(self._deep(operation, param, value))
+            elif where == "json":
+                model = self._model(operation, operation.model("body"), value, param.name)
+                payload, content_type = model.to_json().encode(), JSON
+            else:
+                form.append((param.wire, value, where == "file"))
+        if form:
+            payload = MultipartBody(form, f"{operation.name}: file")
+            content_type = payload.content_type
+        url = f"{path}?{urlencode(query)}" if query else path
+        return Request(operation, url, self._headers(content_type, ACCEPT_JSON), payload)
 
-    def _serialize(
-        self, operation: Operation[Any, Any], body: Any, content_type: str
-    ) -> Optional[bytes]:
-        if body is unset:
-            return None
-        model = operation.request_model
-        if type(body) is not model:
-            if isinstance(body, Model) or not isinstance(body, Mapping):
-                raise ApiTypeError(
-                    f"{operation.name}: body must be {model.__name__} "
-                    f"(or a mapping of its fields), got {type(body).__name__}",
-                    ["body"],
-                )
-            body = model(body)
-        if not is_json(content_type):
-            raise ApiValueError(
-                f"{operation.name}: content_type {content_type!r} is not supported; "
-                f"this operation sends {JSON}"
+    @staticmethod
+    def _deep(operation: Operation[Any], param: Param, value: Any) -> Iterator[Tuple[str, str]]:
+        """deepObject style: ``name[key]=value``, and ``name[key][]=item`` for a list."""
+        if not isinstance(value, Mapping):
+            raise ApiTypeError(
+                f"{operation.name}: {param.name} expects a mapping, got {type(value).__name__}"
             )
-        return cast(Model, body).to_json().encode()
+        for key, item in value.items():
+            if isinstance(item, (list, tuple)):
+                yield from ((f"{param.wire}[{key}][]", _scalar(one)) for one in item)
+            else:
+                yield f"{param.wire}[{key}]", _scalar(item)
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        headers: Dict[str, str],
-        payload: Optional[bytes],
-        timeout: Optional[Timeout],
-        security: Sequence[str],
-        replay_safe: bool,
-        shown_body: Any = None,
-        host: Optional[str] = None,
-    ) -> Tuple[urllib3.HTTPResponse, int]:
-        """Send with credentials when the operation needs them; log without secrets."""
+    @staticmethod
+    def _model(
+        operation: Operation[Any], model: Optional[Type[Model]], value: Any, name: str
+    ) -> Model:
+        """The body as its model: a model instance as is, or a mapping of its fields."""
+        assert model is not None, operation
+        if type(value) is model:
+            return value
+        if isinstance(value, Model) or not isinstance(value, Mapping):
+            raise ApiTypeError(
+                f"{operation.name}: {name} must be {model.__name__} "
+                f"(or a mapping of its fields), got {type(value).__name__}",
+                [name],
+            )
+        return model(value)
+
+    # -- sending
+    def _credentials(self, operation: Operation[Any]) -> Any:
+        """The auth strategy for ``operation``, or None when it needs no credentials."""
+        security = operation.security
+        if not security:
+            return None
+        for scheme in security:
+            if scheme not in ("apiKey", "bearerAuth"):
+                raise ApiValueError(
+                    f"{operation.name}: unknown auth setting {scheme!r}; "
+                    f"use 'apiKey' or 'bearerAuth'"
+                )
+        if "bearerAuth" not in security and self._basic is not None:
+            return self._basic
+        if self.auth is None:
+            raise ApiValueError(
+                f"{operation.name} needs credentials: "
+                f"give Configuration(api_key=...) (or access_token=...)"
+            )
+        return self.auth
+
+    def _send(self, request: Request) -> Tuple[urllib3.HTTPResponse, int]:
+        """Send with credentials when the operation needs them; on a 401 that the auth
+        strategy can recover from, send once more. Logs without secrets."""
+        operation = request.operation
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if debug else 0.0
-        auth = self.auth if security else None
-        if auth is not None:
-            response, retries = auth.send(
-                method, path, headers, payload, timeout, replay_safe, host
-            )
-        else:
-            response, retries = self.rest_client.request(
-                method,
-                path,
-                headers=headers,
-                body=payload,
-                timeout=timeout,
-                host=host,
+        body = request.body
+        replay_safe = operation.replay_safe and getattr(body, "replayable", True)
+        headers = request.headers
+        if isinstance(body, MultipartBody) and body.length is not None:
+            headers = {**headers, "Content-Length": str(body.length)}
+        auth = self._credentials(operation)
+        credential = auth.header() if auth is not None else None
+        response, retries = self.rest_client.request(
+            operation.method,
+            request.url,
+            headers=headers if credential is None else {**headers, "Authorization": credential},
+            body=body,
+            timeout=request.timeout,
+            host=request.host,
+            replay_safe=replay_safe,
+        )
+        if response.status == 401 and auth is not None and auth.refused(credential):
+            response.drain_conn()
+            response.release_conn()
+            response, more = self.rest_client.request(
+                operation.method,
+                request.url,
+                headers={**headers, "Authorization": auth.header()},
+                body=body,
+                timeout=request.timeout,
+                host=request.host,
                 replay_safe=replay_safe,
             )
+            retries += more
         if debug:
             logger.debug(
-                "%s %s%s%s -> %s %s in %.1f ms",
-                method,
-                host or self.configuration.host,
-                path,
-                f" {shown_body!r}" if isinstance(shown_body, Model) else "",
+                "%s %s%s -> %s %s in %.1f ms",
+                operation.method,
+                request.host or self.configuration.host,
+                request.url,
                 response.status,
                 response.reason,
                 (time.perf_counter() - started) * 1000,
             )
         return response, retries
+
+    def _exchange(self, operation: Operation[Any], body: Mapping[str, Any]) -> Any:
+        """Run an auth operation without credentials; the token manager's way to the server."""
+        return self.call_operation(operation, body).body
+
+    # -- receiving
+    def _respond(
+        self, request: Request, response: urllib3.HTTPResponse, retries: int
+    ) -> ApiResponse[Any]:
+        """Read and parse the body: a success is returned, an error status raised."""
+        operation = request.operation
+        status = response.status
+        data = self._read(response, request.url)
+        response_class = operation.response_classes.get(status, ApiResponse)
+        if 200 <= status < 300:
+            body = self._parse(response, data, operation.model(status))
+            return response_class(response, body, response.headers, retries)
+        raise self._error(operation, response, data, response_class, retries)
 
     def _read(self, response: urllib3.HTTPResponse, path: str) -> bytes:
         """The whole body, refusing one too large to be an API answer."""
@@ -458,10 +647,14 @@ class ApiClient:
             if model is None and not data:
                 return None
             raise fail(f"expected JSON, got content type {content_type!r} ({len(data)} bytes)")
+        if model is None and not data:
+            return None
         try:
             value = json.loads(data)
         except ValueError as error:
             raise fail(f"invalid JSON ({len(data)} bytes): {error}") from None
+        except RecursionError:
+            raise fail("JSON nested too deeply") from None
         if model is None:
             return value
         try:
@@ -471,14 +664,16 @@ class ApiClient:
 
     def _error(
         self,
+        operation: Operation[Any],
         response: urllib3.HTTPResponse,
         data: bytes,
         response_class: Type[ApiResponse[Any]],
         retries: int,
     ) -> ApiException:
-        """The exception for an error status, with the problem body when it parses."""
+        """The exception for an error status, with the problem parsed into its declared model."""
+        model = operation.model(response.status) or resolve("bad_request.BadRequest")
         try:
-            problem = self._parse(response, data, BadRequest)
+            problem = self._parse(response, data, model)
         except ApiResponseError:
             problem = None
         api_response = response_class(
@@ -487,11 +682,59 @@ class ApiClient:
         error = exception_class_for(response.status)(api_response=api_response, retries=retries)
         if isinstance(error, TooManyRequestsException):
             error.retry_after = retry_after(response.headers)
+            headers = response.headers
+            error.rate_limit_limit = _int_or_none(headers.get("X-RateLimit-Limit"))
+            error.rate_limit_remaining = _int_or_none(headers.get("X-RateLimit-Remaining"))
         return error
 
 
-def endpoint(operation: Operation[B, R], name: Optional[str] = None) -> Endpoint[B, R]:
-    """An API method that runs ``operation``; a plain function, so binding costs nothing."""
+class AuthenticatedApiClient(ApiClient):
+    """An :class:`ApiClient` that exchanges ``api_key`` for bearer tokens and renews them.
+
+    The class of api.video's own client. ``environment`` ("production" or "sandbox"), or
+    that client's ``production=False``, overrides the configuration's when given.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        configuration: Optional[Configuration] = None,
+        environment: Optional[str] = None,
+        *,
+        production: Optional[bool] = None,
+    ) -> None:
+        configuration = configuration if configuration is not None else Configuration()
+        if not isinstance(configuration, Configuration):
+            raise ApiTypeError(
+                f"AuthenticatedApiClient(api_key, configuration) expects a video_api."
+                f"Configuration, got {type(configuration).__name__}"
+            )
+        configuration.api_key = api_key
+        configuration.auth = "bearer"
+        if production is not None:
+            environment = "production" if production else "sandbox"
+        if environment is not None:  # else the configuration's own (production by default)
+            configuration.environment = environment
+        super().__init__(configuration)
+
+    def connect(self) -> None:
+        """Get an access token now rather than on the first call, as api.video's client does."""
+        assert self.auth is not None
+        self.auth.access_token()
+
+
+def _int_or_none(value: Optional[str]) -> Optional[int]:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def endpoint(operation: Operation[Any], name: Optional[str] = None) -> Any:
+    """An auth tag method that runs ``operation``; a plain function, so binding costs nothing.
+
+    Typed ``Any`` here; the generated module types it exactly as an ``Endpoint``.
+    """
 
     def method(
         self: BaseApi,
@@ -513,16 +756,19 @@ def endpoint(operation: Operation[B, R], name: Optional[str] = None) -> Endpoint
         )
 
     method.__name__ = method.__qualname__ = name or operation.name
-    ok = next(cls for status, cls in operation.responses.items() if 200 <= status < 300)
+    ok = next(cls for status, cls in operation.response_classes.items() if 200 <= status < 300)
+    request_model = operation.body_model.rpartition(".")[2] if operation.body_model else "None"
     method.__annotations__ = {  # what help() shows
         **method.__annotations__,
-        "body": f"Union[{operation.request_model.__name__}, Mapping[str, Any], Unset]",
+        "body": f"Union[{request_model}, Mapping[str, Any], Unset]",
         "return": f"Union[{ok.__name__}, ApiResponseWithoutDeserialization]",
     }
-    codes = ", ".join(f"{status}: {cls.__name__}" for status, cls in operation.responses.items())
+    codes = ", ".join(
+        f"{status}: {cls.__name__}" for status, cls in operation.response_classes.items()
+    )
     method.__doc__ = (
         f"{operation.summary}: {operation.method} {operation.path}\n\n"
-        f"body: {operation.request_model.__name__} (or a mapping of its fields)\n"
+        f"body: {request_model} (or a mapping of its fields)\n"
         f"content_type: the request's media type; default {JSON!r}\n"
         f"accept_content_types: media types accepted in the response; default {ACCEPT_JSON!r}\n"
         f"stream: leave the body unread until it is needed (see skip_deserialization)\n"
@@ -531,14 +777,45 @@ def endpoint(operation: Operation[B, R], name: Optional[str] = None) -> Endpoint
         f"Responses by status: {codes}. A success is returned; an error status raises the\n"
         f"ApiException subclass for it, carrying its response as ``api_response``."
     )
-    return cast("Endpoint[B, R]", method)
+    return method
+
+
+def with_http_info(method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> ApiResponse[T]:
+    """Call an API method and get its :class:`ApiResponse`: ``status``, ``headers`` (such as
+    the rate-limit headers) and the parsed ``body``.
+
+    ``with_http_info(videos_api.get, video_id)``
+    """
+    return cast("ApiResponse[T]", method(*args, _return_http_data_only=False, **kwargs))  # type: ignore[arg-type]
+
+
+def paginate(method: Callable[P, Page[T]], *args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+    """Every item of a paginated list, across pages, fetched one page at a time.
+
+    ``for video in paginate(videos_api.list, tags=["news"]): ...`` takes the same filters
+    as the method; ``page_size`` sets how many items each request fetches.
+    """
+    page_number = cast(int, kwargs.pop("current_page", None) or 1)
+    while True:
+        page = method(*args, current_page=page_number, **kwargs)  # type: ignore[arg-type]
+        pagination = getattr(page, "pagination", None)
+        if pagination is None:
+            raise ApiTypeError(f"{getattr(method, '__name__', method)} does not return pages")
+        data = page.data or ()
+        yield from data
+        if not data or page_number >= (pagination.pages_total or 0):
+            return
+        page_number += 1
 
 
 __all__ = [
     "ApiClient",
     "ApiResponse",
     "ApiResponseWithoutDeserialization",
+    "AuthenticatedApiClient",
     "BaseApi",
     "Operation",
     "endpoint",
+    "paginate",
+    "with_http_info",
 ]

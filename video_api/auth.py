@@ -1,9 +1,16 @@
-"""The token lifecycle for operations secured by ``bearerAuth``.
+"""Auth strategies: HTTP Basic with the API key, and bearer tokens with their lifecycle.
+
+A strategy gives the runtime the ``Authorization`` value for the next request
+(``header()``) and is told when the server refused one (``refused()``, which says
+whether one more try is worth it). It never holds the client: the token manager
+reaches the auth endpoints through the ``exchange`` callable it is given.
 
 Give the client an API key once; :class:`TokenManager` gets an access token on
-first use, renews it shortly before it expires, and on a 401 renews it and
-replays the call once. There is no background thread: work happens on demand,
-in the calling thread.
+first use, renews it shortly before it expires, and on a 401 renews it so that the
+call is replayed once. There is no background thread: work happens on demand, in
+the calling thread. Its clock is a parameter (anything with ``time()`` and
+``monotonic()``, the :mod:`time` module by default), so tests set expiry instead
+of sleeping.
 
 Threads: a token past its refresh point but not yet expired (STALE) is renewed
 by one thread while the others go on using it; only threads whose token has
@@ -14,15 +21,13 @@ request. A refused refresh falls back to the API key.
 
 from __future__ import annotations
 
+import base64
 import enum
 import threading
 import time
-from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional
 
-import urllib3
-
-from .api_client import ApiClient
-from .configuration import Configuration, Timeout
+from .configuration import Configuration
 from .exceptions import (
     ApiConnectionError,
     ApiException,
@@ -30,6 +35,7 @@ from .exceptions import (
     BadRequestException,
 )
 from .model.access_token import AccessToken
+from .operation import Operation
 from .paths.auth_api_key import post as auth_api_key
 from .paths.auth_refresh import post as auth_refresh
 
@@ -37,6 +43,23 @@ from .paths.auth_refresh import post as auth_refresh
 MAX_MARGIN = 60.0
 #: The lifetime assumed when the server does not say (api.video's is one hour).
 DEFAULT_LIFETIME = 3600
+
+
+class BasicAuth:
+    """HTTP Basic with the API key as the user name and an empty password, as the spec
+    declares for every operation: no token round trip, nothing to renew."""
+
+    def __init__(self, api_key: str) -> None:
+        self._header = "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
+
+    def __repr__(self) -> str:
+        return "BasicAuth(api_key=<set>)"
+
+    def header(self) -> str:
+        return self._header
+
+    def refused(self, header: Optional[str]) -> bool:
+        return False  # the same key would be refused again
 
 
 class TokenState(str, enum.Enum):
@@ -57,22 +80,21 @@ class _Token(NamedTuple):
         return f"_Token(expires_at={self.wall_expires_at})"
 
 
-def _expiring(
-    access_token: str, refresh_token: Optional[str], expires_at: float, margin: float
-) -> _Token:
-    """A token that expires at ``expires_at`` (epoch seconds) and is renewed ``margin`` before,
-    timed on the monotonic clock so that changes to the wall clock do not matter."""
-    left = max(expires_at - time.time(), 0.0)
-    now = time.monotonic()
-    return _Token(access_token, refresh_token, now + left - margin, now + left, expires_at, margin)
-
-
 class TokenManager:
-    """Keeps a valid access token for one :class:`~video_api.ApiClient`."""
+    """Keeps a valid access token for one :class:`~video_api.ApiClient`.
 
-    def __init__(self, client: ApiClient) -> None:
-        configuration = client.configuration
-        self.client = client
+    ``exchange(operation, body)`` runs one of the auth operations and returns its
+    :class:`AccessToken`; ``clock`` has ``time()`` and ``monotonic()``.
+    """
+
+    def __init__(
+        self,
+        configuration: Configuration,
+        exchange: Callable[[Operation[AccessToken], Mapping[str, Any]], AccessToken],
+        clock: Any = time,
+    ) -> None:
+        self._exchange = exchange
+        self._clock = clock
         self.api_key = configuration.api_key
         self.on_token: Optional[Callable[[Dict[str, Any]], None]] = configuration.on_token
         self._lock = threading.Lock()
@@ -89,9 +111,20 @@ class TokenManager:
         )
 
     # -- state users can read
+    def _expiring(
+        self, access_token: str, refresh_token: Optional[str], expires_at: float, margin: float
+    ) -> _Token:
+        """A token that expires at ``expires_at`` (epoch seconds), renewed ``margin`` before,
+        timed on the monotonic clock so that changes to the wall clock do not matter."""
+        left = max(expires_at - self._clock.time(), 0.0)
+        now = self._clock.monotonic()
+        return _Token(
+            access_token, refresh_token, now + left - margin, now + left, expires_at, margin
+        )
+
     @property
     def state(self) -> TokenState:
-        token, now = self._token, time.monotonic()
+        token, now = self._token, self._clock.monotonic()
         if token is None or now >= token.expires_at:
             return TokenState.INVALID
         return TokenState.FRESH if now < token.renew_at else TokenState.STALE
@@ -115,7 +148,7 @@ class TokenManager:
     def access_token(self) -> str:
         """A valid access token, renewing it first when it is due."""
         token = self._token
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if token is not None and now < token.renew_at:
             return token.access_token
         if token is not None and now < token.expires_at:
@@ -126,7 +159,7 @@ class TokenManager:
                 if self._token is token:
                     self._renew()
             except ApiException:
-                if time.monotonic() >= token.expires_at:
+                if self._clock.monotonic() >= token.expires_at:
                     raise
                 return token.access_token  # renewal failed, but this one still works
             finally:
@@ -153,18 +186,13 @@ class TokenManager:
     def _renew(self) -> None:
         """Get a new token: refresh if we hold a refresh token, else (or if refused) the API key.
         Called with the lock held."""
-        client = self.client
         old = self._token
         refresh_token = old.refresh_token if old else None
         if old is not None:  # the refresh token leaves the state before it is sent
             self._token = old._replace(refresh_token=None)
         if refresh_token:
             try:
-                self._store(
-                    client.call_operation(
-                        auth_refresh.operation, {"refreshToken": refresh_token}
-                    ).body
-                )
+                self._store(self._exchange(auth_refresh.operation, {"refreshToken": refresh_token}))
                 return
             except (BadRequestException, ApiConnectionError):
                 if not self.api_key:
@@ -174,22 +202,22 @@ class TokenManager:
                 detail="the access token is no longer valid and no API key was given to renew it"
             )
         try:
-            response = client.call_operation(auth_api_key.operation, {"apiKey": self.api_key})
+            body = self._exchange(auth_api_key.operation, {"apiKey": self.api_key})
         except BadRequestException as error:
             raise AuthenticationError(
                 api_response=error.api_response,
                 detail="the API key was refused",
                 retries=error.retries,
             ) from None
-        self._store(response.body)
+        self._store(body)
 
     def _store(self, body: AccessToken) -> None:
         if not body.access_token:
             raise AuthenticationError(detail="the server's token response has no access_token")
         lifetime = body.expires_in if body.expires_in is not None else DEFAULT_LIFETIME
         margin = min(MAX_MARGIN, lifetime / 10)
-        self._token = _expiring(
-            body.access_token, body.refresh_token, time.time() + lifetime, margin
+        self._token = self._expiring(
+            body.access_token, body.refresh_token, self._clock.time() + lifetime, margin
         )
         if self.on_token is not None:
             self.on_token(self.saved())
@@ -206,68 +234,24 @@ class TokenManager:
             "renew_before": token.margin,
         }
 
-    @staticmethod
-    def _restore(saved: Mapping[str, Any]) -> _Token:
+    def _restore(self, saved: Mapping[str, Any]) -> _Token:
         """A saved token, renewed as early before expiry as when it was saved."""
         margin = saved.get("renew_before", min(MAX_MARGIN, DEFAULT_LIFETIME / 10))
-        return _expiring(
+        return self._expiring(
             str(saved["access_token"]),
             saved.get("refresh_token"),
             float(saved["expires_at"]),
             float(margin),
         )
 
-    # -- sending
-    def send(
-        self,
-        method: str,
-        path: str,
-        headers: Mapping[str, str],
-        payload: Optional[bytes],
-        timeout: Optional[Timeout],
-        replay_safe: bool,
-        host: Optional[str],
-    ) -> Tuple[urllib3.HTTPResponse, int]:
-        """Send with ``Authorization``; on a 401, renew and replay once."""
+    # -- the strategy the runtime calls
+    def header(self) -> str:
+        """The ``Authorization`` value for the next request, renewing the token when due."""
+        return f"Bearer {self.access_token()}"
 
-        def attempt(access_token: str) -> Tuple[urllib3.HTTPResponse, int]:
-            return self.client.rest_client.request(
-                method,
-                path,
-                headers={**headers, "Authorization": f"Bearer {access_token}"},
-                body=payload,
-                timeout=timeout,
-                host=host,
-                replay_safe=replay_safe,
-            )
-
-        access_token = self.access_token()
-        response, retries = attempt(access_token)
-        if response.status == 401 and (self.api_key or (self._token and self._token.refresh_token)):
-            response.drain_conn()
-            response.release_conn()
-            self._drop(access_token)
-            response, more = attempt(self.access_token())
-            retries += more
-        return response, retries
-
-
-class AuthenticatedApiClient(ApiClient):
-    """An :class:`~video_api.ApiClient` that authenticates with ``api_key`` on first use.
-
-    The short form known from api.video's own client; the same as
-    ``ApiClient(Configuration(api_key=..., environment=...))``. ``environment``
-    ("production" or "sandbox") overrides the configuration's when given.
-    """
-
-    def __init__(
-        self,
-        api_key: str,
-        configuration: Optional[Configuration] = None,
-        environment: Optional[str] = None,
-    ) -> None:
-        configuration = configuration if configuration is not None else Configuration()
-        configuration.api_key = api_key
-        if environment is not None:  # else the configuration's own (production by default)
-            configuration.environment = environment
-        super().__init__(configuration)
+    def refused(self, header: Optional[str]) -> bool:
+        """The server answered 401 to ``header``: drop that token, and say whether a renewed
+        one is worth one more try."""
+        self._drop((header or "").partition(" ")[2])
+        token = self._token
+        return bool(self.api_key or (token and token.refresh_token))

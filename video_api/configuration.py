@@ -60,7 +60,11 @@ class Configuration:
     host: the API's base URL; when given it always wins over ``environment``.
     environment: ``"production"`` (https://ws.api.video) or ``"sandbox"``
         (https://sandbox.api.video).
-    api_key / access_token: credentials for operations that need a bearer token.
+    api_key: your API key. API calls send it with HTTP Basic, as the spec declares: no
+        token round trip. ``auth="bearer"`` exchanges it for access tokens instead and
+        renews them (as ``AuthenticatedApiClient`` does).
+    access_token / token / on_token: a bearer token to use as is, or a saved token to
+        restore and the hook that receives each new one.
     verify_ssl, ssl_ca_cert, cert_file, key_file, assert_hostname: TLS. Server
         certificates are verified against certifi's bundle unless ``ssl_ca_cert``
         names another; turning verification off warns.
@@ -81,6 +85,7 @@ class Configuration:
         *,
         environment: str = "production",
         api_key: Optional[str] = None,
+        auth: str = "basic",
         access_token: Optional[str] = None,
         verify_ssl: bool = True,
         ssl_ca_cert: Optional[str] = None,
@@ -100,6 +105,7 @@ class Configuration:
         self.host = host
         self.environment = environment
         self.api_key = api_key
+        self.auth = auth
         self.access_token = access_token
         self.verify_ssl = verify_ssl
         self.ssl_ca_cert = ssl_ca_cert
@@ -127,6 +133,16 @@ class Configuration:
                 f"Configuration.environment must be one of {', '.join(ENVIRONMENTS)}, got {name!r}"
             )
         self._environment = name
+
+    @property
+    def auth(self) -> str:
+        return self._auth
+
+    @auth.setter
+    def auth(self, value: str) -> None:
+        if value not in ("basic", "bearer"):
+            raise ApiValueError(f"Configuration.auth must be 'basic' or 'bearer', got {value!r}")
+        self._auth = value
 
     @property
     def host(self) -> str:

@@ -55,7 +55,8 @@ class ApiException(OpenApiException):
 
     ``status``, ``reason``, ``headers`` and ``body`` (the raw bytes) describe the
     response; ``api_response`` holds the parsed response whose ``body`` is the
-    server's problem (a ``BadRequest``) when it sent one. ``retries`` counts the
+    server's problem, parsed into the model the spec declares for that status
+    (``BadRequest``, ``NotFound``, ``ConflictError``, ...), when it sent one. ``retries`` counts the
     retries made before giving up.
     """
 
@@ -87,7 +88,7 @@ class ApiException(OpenApiException):
 
     @property
     def problem(self) -> Any:
-        """The parsed problem body (a ``BadRequest``), or None if the server sent none."""
+        """The parsed problem body (``BadRequest``, ``NotFound``, ...), or None if there is none."""
         body = getattr(self.api_response, "body", None)
         return body if hasattr(body, "title") else None
 
@@ -129,10 +130,18 @@ class NotFoundException(ApiException):
     """404: no such resource."""
 
 
+class ConflictException(ApiException):
+    """409: the request conflicts with the resource's state (e.g. a summary already exists)."""
+
+
 class TooManyRequestsException(ApiException):
-    """429: rate limited; ``retry_after`` is the wait the server asked for, in seconds."""
+    """429: rate limited. ``retry_after`` is the wait the server asked for, in seconds;
+    ``rate_limit_limit`` and ``rate_limit_remaining`` come from ``X-RateLimit-Limit`` and
+    ``X-RateLimit-Remaining``."""
 
     retry_after: Optional[float] = None
+    rate_limit_limit: Optional[int] = None
+    rate_limit_remaining: Optional[int] = None
 
 
 class ServiceException(ApiException):
@@ -158,6 +167,7 @@ _BY_STATUS: Dict[int, Type[ApiException]] = {
     401: UnauthorizedException,
     403: ForbiddenException,
     404: NotFoundException,
+    409: ConflictException,
     429: TooManyRequestsException,
 }
 

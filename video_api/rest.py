@@ -152,14 +152,15 @@ class RESTClientObject:
         path: str,
         *,
         headers: Mapping[str, str],
-        body: Optional[bytes] = None,
+        body: Any = None,
         timeout: Optional[Timeout] = None,
         host: Optional[str] = None,
         retries: Optional[int] = None,
         replay_safe: bool = True,
     ) -> Tuple[Response, int]:
         """Send one request, retrying what is safe to retry; returns the unread response
-        and the number of retries it took.
+        and the number of retries it took. ``body`` is bytes, or an iterable of bytes that
+        starts over each time it is iterated (a streamed multipart body).
 
         ``replay_safe=False`` marks a request that must not run twice on the server:
         it is retried only when it surely was not processed.
@@ -204,7 +205,7 @@ class RESTClientObject:
         method: str,
         path: str,
         headers: Mapping[str, str],
-        body: Optional[bytes],
+        body: Any,
         timeout: Optional[urllib3.Timeout],
         host: Optional[str],
     ) -> Response:

@@ -13,8 +13,12 @@ declared fields. Unknown fields sent by the server are kept, never rejected.
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
+from datetime import datetime, timezone
 from typing import (
+    TYPE_CHECKING,
     Any,
     Callable,
     ClassVar,
@@ -61,14 +65,21 @@ unset = Unset()
 
 
 class Field:
-    """One declared field of a model: how it is named, typed and shown."""
+    """One declared field of a model: how it is named, typed and shown.
+
+    ``type`` is ``str``, ``int``, ``float``, ``bool``, ``datetime``, ``object`` (any JSON),
+    or a model: a class, or ``"module.Class"`` under ``video_api.model``, imported on first
+    use so that a model's import does not pull in every model it nests.
+    """
 
     __slots__ = (
         "default",
         "description",
+        "enum",
         "exact",
         "many",
         "name",
+        "nullable",
         "required",
         "secret",
         "type",
@@ -82,28 +93,45 @@ class Field:
         *,
         many: bool,
         required: bool,
+        nullable: bool,
         default: Any,
         secret: bool,
+        enum: Optional[Tuple[Any, ...]],
         description: str,
     ) -> None:
         self.name = wire  # the Python name; set from the attribute name by Model
         self.wire = wire
         self.type = type_
         self.many = many
-        #: The type a value may have to be taken as is, with no check or conversion.
-        self.exact = None if many else type_
         self.required = required
+        self.nullable = nullable
         self.default = default
         self.secret = secret
+        self.enum = enum
         self.description = description
+        #: The type a value may have to be taken as is, with no check or conversion.
+        self.exact = None if many or enum or isinstance(type_, str) else type_
 
     @property
     def type_name(self) -> str:
-        name = self.type.__name__
+        name = self.type if isinstance(self.type, str) else self.type.__name__
+        name = name.rpartition(".")[2]
         return f"list[{name}]" if self.many else name
+
+    def resolve(self) -> Any:
+        """The declared type, importing a model named by string on first use."""
+        if isinstance(self.type, str):
+            module, _, name = self.type.rpartition(".")
+            self.type = getattr(importlib.import_module(f"video_api.model.{module}"), name)
+            self.exact = None if self.many or self.enum else self.type
+        return self.type
 
     def check(self, model: str, value: Any, from_server: bool) -> Any:
         """Return ``value`` as this field holds it, or raise naming model and field."""
+        if value is None:
+            if self.nullable or from_server:
+                return None
+            self.wrong_type(model, value)
         if self.many:
             if not isinstance(value, (list, tuple)):
                 self.wrong_type(model, value)
@@ -111,16 +139,27 @@ class Field:
         return self.check_one(model, value, from_server)
 
     def check_one(self, model: str, value: Any, from_server: bool) -> Any:
-        expected = self.type
+        expected = self.resolve()
         kind = type(value)
-        if kind is expected:
+        if self.enum and not from_server and value not in self.enum:
+            raise ApiValueError(
+                f"{model}.{self.name} ({self.wire!r}) must be one of "
+                f"{', '.join(map(repr, self.enum))}, got {value!r}",
+                [model, self.wire],
+            )
+        if kind is expected or expected is object:
             return value
         if expected is int:
             if kind is float and value.is_integer():
                 return int(value)
+        elif expected is float:
+            if kind is int:
+                return value
         elif expected is str:
             if isinstance(value, str):
                 return str(value)
+        elif expected is datetime:
+            return self.check_datetime(model, value)
         elif issubclass(expected, Model):
             if isinstance(value, expected):
                 return value
@@ -128,10 +167,39 @@ class Field:
                 return expected._from_wire(value) if from_server else expected(value)
         self.wrong_type(model, value)
 
+    def check_datetime(self, model: str, value: Any) -> datetime:
+        """A timezone-aware datetime from one, or from an ISO 8601 string."""
+        if isinstance(value, str):
+            try:
+                text = value[:-1] + "+00:00" if value[-1:] == "Z" else value  # for Python < 3.11
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                from dateutil.parser import isoparse  # type: ignore[import-untyped]  # rarer forms
+
+                try:
+                    parsed = isoparse(value)
+                except (ValueError, OverflowError):
+                    raise ApiValueError(
+                        f"{model}.{self.name} ({self.wire!r}) expects an ISO 8601 date-time, "
+                        f"got {value!r}",
+                        [model, self.wire],
+                    ) from None
+            # api.video sends UTC; a value without an offset is read as UTC.
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ApiValueError(
+                    f"{model}.{self.name} ({self.wire!r}) needs a timezone-aware datetime "
+                    f"(e.g. datetime.now(timezone.utc)), got a naive one",
+                    [model, self.wire],
+                )
+            return value
+        self.wrong_type(model, value)
+
     def wrong_type(self, model: str, value: Any) -> NoReturn:
         raise ApiTypeError(
-            f"{model}.{self.name} ({self.wire!r}) expects {self.type_name}, "
-            f"got {type(value).__name__}",
+            f"{model}.{self.name} ({self.wire!r}) expects {self.type_name}"
+            f"{' or None' if self.nullable else ''}, got {type(value).__name__}",
             [model, self.wire],
         )
 
@@ -142,11 +210,13 @@ def field(
     *,
     many: bool = False,
     required: bool = False,
+    nullable: bool = False,
     default: Any = unset,
     secret: bool = False,
+    enum: Optional[Tuple[Any, ...]] = None,
     description: str = "",
 ) -> Any:
-    """Declare a model field. ``type_`` may name the model being declared, for nesting.
+    """Declare a model field. ``type_`` may name a model as a string, for nesting.
 
     Typed ``Any`` so the annotation on the attribute rules.
     """
@@ -155,8 +225,10 @@ def field(
         type_,
         many=many,
         required=required,
+        nullable=nullable,
         default=default,
         secret=secret,
+        enum=enum,
         description=description,
     )
 
@@ -173,6 +245,8 @@ def _shorten(value: Any) -> str:
 def _to_jsonable(value: Any) -> Any:
     if isinstance(value, Model):
         return value._values
+    if isinstance(value, datetime):
+        return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
@@ -199,7 +273,7 @@ class Model(Mapping[str, Any]):
                 value.name = name
                 if value.type == cls.__name__:
                     value.type = cls
-                    value.exact = None if value.many else cls
+                    value.exact = None if value.many or value.enum else cls
                 fields.append(value)
                 setattr(cls, name, property(_getter(value), doc=value.description or None))
         cls._fields = tuple(fields)
@@ -229,7 +303,7 @@ class Model(Mapping[str, Any]):
                 raise ApiTypeError(self._unknown(key, "got an unexpected keyword"), [model, key])
             if spec.wire in values:
                 raise ApiTypeError(f"{model}.{spec.name} was given twice", [model, spec.wire])
-            if value is not None or spec.required:
+            if value is not None or spec.required or spec.nullable:
                 # The usual case, a value of exactly the declared type, needs no conversion.
                 values[spec.wire] = (
                     value if type(value) is spec.exact else spec.check(model, value, False)
@@ -248,10 +322,7 @@ class Model(Mapping[str, Any]):
             for spec in cls._fields:
                 wire = spec.wire
                 value = data.get(wire)
-                if value is None:
-                    if wire in data:
-                        del data[wire]
-                elif type(value) is not spec.exact:  # the usual case needs no check
+                if value is not None and type(value) is not spec.exact:  # the usual case
                     data[wire] = spec.check(cls.__name__, value, True)
         except RecursionError:
             raise ApiValueError(f"{cls.__name__} is nested too deeply", [cls.__name__]) from None
@@ -292,16 +363,18 @@ class Model(Mapping[str, Any]):
                 return self._values[spec.wire]
             raise ApiKeyError(f"{type(self).__name__} has no value for {key!r}", key) from None
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        spec = self._lookup.get(name)
-        if spec is not None:
-            return self._values.get(spec.wire)
-        try:
-            return self._values[name]
-        except KeyError:
-            raise ApiAttributeError(self._unknown(name, "has no attribute")) from None
+    if not TYPE_CHECKING:  # hidden from type checkers, so that they flag a misspelled field
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("__"):
+                raise AttributeError(name)
+            spec = self._lookup.get(name)
+            if spec is not None:
+                return self._values.get(spec.wire)
+            try:
+                return self._values[name]
+            except KeyError:
+                raise ApiAttributeError(self._unknown(name, "has no attribute")) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._values)
@@ -343,17 +416,62 @@ class Model(Mapping[str, Any]):
         """Compact JSON in wire names."""
         return _encode(self._values)
 
-    def __repr__(self) -> str:
-        parts = []
+    def _shown(self) -> Iterator[Tuple[str, Any, bool]]:
+        """(label, value, secret) for each value, as repr and pprint show them."""
         for key, value in self._values.items():
             spec = self._lookup.get(key)
-            if spec is None:
-                parts.append(
-                    f"{key}={value!r}" if key.isidentifier() else f"**{{{key!r}: {value!r}}}"
-                )
+            if spec is not None:
+                yield f"{spec.name}=", value, spec.secret
             else:
-                parts.append(f"{spec.name}={_shorten(value) if spec.secret else repr(value)}")
+                yield (f"{key}=" if key.isidentifier() else f"**{{{key!r}: "), value, False
+
+    def __repr__(self) -> str:
+        _teach_pprint()
+        parts = [
+            f"{label}{_shorten(value) if secret else repr(value)}{'}' if label[0] == '*' else ''}"
+            for label, value, secret in self._shown()
+        ]
         return f"{type(self).__name__}({', '.join(parts)})"
+
+    @classmethod
+    def from_dict(cls: Type[M], data: Mapping[str, Any]) -> M:
+        """Build from a mapping in Python or wire names, validated as the constructor does."""
+        return cls(data)
+
+
+def _teach_pprint() -> None:
+    """Let pprint lay out models like dicts, one field per line, when they are long.
+
+    pprint calls repr before it looks up how to lay an object out, so registering here, once
+    pprint is loaded, is in time for the first pprint call; the module is never imported
+    for this, which keeps ``import video_api`` cheap.
+    """
+    printer = getattr(sys.modules.get("pprint"), "PrettyPrinter", None)
+    dispatch = getattr(printer, "_dispatch", None)
+    if isinstance(dispatch, dict) and Model.__repr__ not in dispatch:
+        dispatch[Model.__repr__] = _pprint_model
+
+
+def _pprint_model(
+    printer: Any, model: Model, stream: Any, indent: int, allowance: int, context: Any, level: int
+) -> None:
+    name = type(model).__name__
+    stream.write(name + "(")
+    indent += len(name) + 1
+    fields = list(model._shown())
+    for index, (label, value, secret) in enumerate(fields):
+        last = index == len(fields) - 1
+        stream.write(label)
+        closing = "}" if label[0] == "*" else ""
+        if secret:
+            stream.write(_shorten(value) + closing)
+        else:
+            inner = indent + len(label)
+            printer._format(value, stream, inner, allowance + 1 if last else 1, context, level)
+            stream.write(closing)
+        if not last:
+            stream.write(",\n" + " " * indent)
+    stream.write(")")
 
 
 def _getter(spec: Field) -> Callable[[Model], Any]:

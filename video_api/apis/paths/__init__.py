@@ -1,1 +1,0 @@
-"""API classes by path: ``AuthApiKey(api_client).post(...)``."""

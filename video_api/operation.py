@@ -1,0 +1,162 @@
+"""Operations as data: what the generated ``paths`` modules declare and the runtime executes.
+
+A declaration names its models as ``"module.Class"`` strings, resolved on first use, so
+that importing an API class imports no model until a response needs one.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Dict,
+    Generic,
+    Iterator,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+)
+
+from .schemas import Model, Unset, unset
+
+if TYPE_CHECKING:
+    import urllib3
+
+B = TypeVar("B")
+T = TypeVar("T")
+
+
+def resolve(ref: str) -> Type[Model]:
+    """The model class a declaration names as ``"module.Class"``."""
+    module, _, name = ref.rpartition(".")
+    model: Type[Model] = getattr(importlib.import_module(f"video_api.model.{module}"), name)
+    return model
+
+
+class Param:
+    """One argument of an operation and where it goes.
+
+    ``where`` is ``path``, ``query`` (form style: a list repeats the name), ``deep``
+    (deepObject: ``name[key]=value``), ``json`` (the body), ``form`` or ``file``
+    (multipart fields).
+    """
+
+    __slots__ = ("name", "where", "wire")
+
+    def __init__(self, name: str, wire: str, where: str) -> None:
+        self.name, self.wire, self.where = name, wire, where
+
+    def __repr__(self) -> str:
+        return f"Param({self.name!r}, {self.wire!r}, {self.where!r})"
+
+
+class ApiResponse(Generic[B]):
+    """A response: the urllib3 ``response``, the parsed ``body``, the ``headers``, its
+    ``status``, and how many ``retries`` it took.
+
+    It unpacks as ``body, status, headers``, like the tuple api.video's own client returns
+    with ``_return_http_data_only=False``.
+    """
+
+    body_model: ClassVar[Optional[Type[Model]]] = None
+
+    def __init__(
+        self, response: urllib3.HTTPResponse, body: B, headers: Any = unset, retries: int = 0
+    ) -> None:
+        self.response = response
+        self.body = body
+        self.headers = headers
+        self.retries = retries
+
+    @property
+    def status(self) -> int:
+        return self.response.status
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.body, self.response.status, self.headers))
+
+    def __repr__(self) -> str:
+        response = self.response
+        headers = dict(self.headers) if self.headers is not unset else unset
+        return (
+            f"{type(self).__name__}(response=<HTTPResponse {response.status} {response.reason}>, "
+            f"body={self.body!r}, headers={headers!r}, retries={self.retries})"
+        )
+
+
+class ApiResponseWithoutDeserialization(ApiResponse[Unset]):
+    """What ``skip_deserialization=True`` returns: the urllib3 ``response``, nothing parsed.
+    With ``stream=True`` its body is still unread: read it with ``response.stream()``."""
+
+    def __init__(self, response: urllib3.HTTPResponse, retries: int = 0) -> None:
+        super().__init__(response, unset, unset, retries)
+
+
+class Operation(Generic[T]):
+    """One API operation, declared once: what to send, where, and what may come back.
+
+    ``replay_safe=False`` marks an operation that may do harm when run twice (it creates
+    something, or spends a refresh token): once it may have reached the server it is not
+    retried. ``security`` lists the schemes that may authorize it; empty means none.
+    """
+
+    __slots__ = (
+        "_models",
+        "body_model",
+        "method",
+        "name",
+        "paginated",
+        "params",
+        "path",
+        "replay_safe",
+        "response_classes",
+        "responses",
+        "security",
+        "summary",
+    )
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        method: str,
+        path: str,
+        params: Tuple[Param, ...] = (),
+        body_model: Optional[str] = None,
+        responses: Mapping[int, Optional[str]],
+        security: Tuple[str, ...] = (),
+        replay_safe: bool = True,
+        paginated: bool = False,
+        summary: str = "",
+        response_classes: Optional[Mapping[int, Type[ApiResponse[Any]]]] = None,
+    ) -> None:
+        self.name = name
+        self.method = method
+        self.path = path
+        self.params = params
+        self.body_model = body_model
+        self.responses = responses
+        self.security = security
+        self.replay_safe = replay_safe
+        self.paginated = paginated
+        self.summary = summary
+        self.response_classes = response_classes or {}
+        self._models: Dict[Union[int, str], Optional[Type[Model]]] = {}
+
+    def model(self, status: Union[int, str]) -> Optional[Type[Model]]:
+        """The model of the body for ``status`` (``"body"`` for the request), or None."""
+        try:
+            return self._models[status]
+        except KeyError:
+            ref = self.body_model if status == "body" else self.responses.get(int(status))
+            model = resolve(ref) if ref else None
+            self._models[status] = model
+            return model
+
+    def __repr__(self) -> str:
+        return f"Operation({self.name}: {self.method} {self.path})"

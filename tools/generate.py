@@ -15,6 +15,7 @@ import keyword
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -29,6 +30,7 @@ LEGACY_TAG = ("AuthenticationApi", "authentication_api")
 SECRETS = {"access_token", "refresh_token", "apiKey", "refreshToken", "streamKey", "token"}
 SECRETS |= {"signatureSecret"}
 SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
+AUTH_NOTE = "your API key (HTTP Basic by default; a bearer token with `auth=\"bearer\"`)"
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
 
@@ -75,6 +77,7 @@ class Prop:
         self.wire, self.name, self.required = wire, snake(wire), required
         self.nullable = bool(node.get("nullable"))
         self.description = first_sentence(node.get("description"))
+        self.example = node.get("example")
         self.secret = wire in SECRETS
         self.many = node.get("type") == "array"
         item = node.get("items", {}) if self.many else node
@@ -170,7 +173,7 @@ class Param:
         self.name = snake(self.wire)
         self.required = bool(node.get("required"))
         self.kind = "deep" if node.get("style") == "deepObject" else self.where
-        self.example = node.get("example")
+        self.example = schema.get("enum", [node.get("example")])[0]
         if schema.get("type") == "object" and "properties" in schema:
             self.hint = camel(self.wire)
             collect(self.hint, schema)
@@ -404,14 +407,18 @@ def render_tag(tag: str, ops: List[Op]) -> str:
 
 # -- docs -------------------------------------------------------------------------------------
 def example_value(op: Op, name: str, hint: str) -> str:
+    """An argument for the docs' example: the spec's example, else a plausible value."""
+    if name == op.body_name():
+        _, props = models[op.body_model or ""]
+        fields = [f"{p.name}={p.example!r}" for p in props if p.required]
+        return f"{op.body_model}({', '.join(fields)})"
     for p in op.params:
         if p.name == name and isinstance(p.example, (str, int, bool)) and "[" not in str(p.example):
             return repr(p.example)
-    if hint == "FileInput":
-        return '"video.mp4"' if "video" in op.path or op.path == "/upload" else '"image.jpg"'
-    if name == "language":
-        return '"en"'
-    return repr(f"{name}_example")
+    if hint == "FileInput":  # the docs tests create these files
+        kind = "video.mp4" if "source" in op.path or op.path == "/upload" else "image.jpg"
+        return repr("captions.vtt" if "/captions" in op.path or "/chapters" in op.path else kind)
+    return repr("en" if name == "language" else f"{name}_example")
 
 
 def render_doc(tag: str, ops: List[Op]) -> str:
@@ -423,12 +430,7 @@ def render_doc(tag: str, ops: List[Op]) -> str:
     for op in ops:
         args = op.arguments()
         required = [(n, h) for n, h, r in args if r]
-        call = ", ".join(
-            f"{n}={example_value(op, n, h)}"
-            if n not in (op.body_name(),)
-            else f"{n}={op.body_model}()"
-            for n, h in required
-        )
+        call = ", ".join(f"{n}={example_value(op, n, h)}" for n, h in required)
         body_import = (
             f"from video_api.model.{module(op.body_model)} import {op.body_model}\n"
             if op.body_model
@@ -436,7 +438,8 @@ def render_doc(tag: str, ops: List[Op]) -> str:
         )
         out += ["", f'<a name="{op.name}"></a>', f"## {op.name}", ""]
         out += [f"> {op.success or 'None'} {op.name}({', '.join(n for n, _, _ in args)})", ""]
-        out += [f"{op.summary}. {first_sentence(op.node.get('description'), 300)}", ""]
+        description = first_sentence(op.node.get("description"), 300)
+        out += [description if description.startswith(op.summary) else f"{op.summary}. {description}", ""]
         out += [
             "```python",
             "import video_api",
@@ -450,11 +453,12 @@ def render_doc(tag: str, ops: List[Op]) -> str:
             ")",
         ]
         out += ["with video_api.ApiClient(configuration) as api_client:"]
-        out += [f"    api = {class_name}(api_client)", "    try:"]
-        out += [f"        result = api.{op.name}({call})", "        print(result)"]
+        instance = f"{module_name}"
+        out += [f"    {instance} = {class_name}(api_client)", "    try:"]
+        out += [f"        result = {instance}.{op.name}({call})", "        print(result)"]
         out += [
             "    except video_api.ApiException as e:",
-            f'        print("{class_name}.{op.name} failed: %s" % e)',
+            f'        print("Exception when calling {class_name}->{op.name}: %s" % e)',
             "```",
             "",
         ]
@@ -465,7 +469,7 @@ def render_doc(tag: str, ops: List[Op]) -> str:
         for status, model in op.responses.items():
             shown = f"[{model}](../../models/{model}.md)" if model else "nothing"
             out.append(f"{status} | {shown}{'' if status < 300 else ' in the exception'}")
-        out += ["", f"Authorization: {', '.join(op.security) or 'none'}"]
+        out += ["", f"Authorization: {AUTH_NOTE if op.security else 'none'}"]
     return "\n".join(out) + "\n"
 
 
@@ -552,21 +556,18 @@ def with_mark(path: Path, text: str) -> str:
 
 
 def formatted(files: Dict[Path, str]) -> Dict[Path, str]:
-    """ruff-formatted Python, so that the committed files are exactly what this writes."""
-    out = dict(files)
-    for path, text in files.items():
-        if path.suffix == ".py":
-            for command in (["check", "--select", "I", "--fix", "--quiet"], ["format"]):
-                text = subprocess.run(
-                    [sys.executable, "-m", "ruff", *command, "--stdin-filename", str(path), "-"],
-                    input=text,
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                    cwd=ROOT,
-                ).stdout
-            out[path] = text
-    return out
+    """ruff-formatted Python (imports sorted), so the committed files are what this writes."""
+    python = [path for path in files if path.suffix == ".py"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in python:
+            copy = Path(tmp) / path.relative_to(ROOT)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_text(files[path], encoding="utf-8")
+        config = ["--config", str(ROOT / "ruff.toml"), tmp]
+        ruff = [sys.executable, "-m", "ruff"]
+        subprocess.run([*ruff, "check", "-q", "--select", "I", "--fix", *config], check=True)
+        subprocess.run([*ruff, "format", "-q", *config], check=True)
+        return {**files, **{p: (Path(tmp) / p.relative_to(ROOT)).read_text("utf-8") for p in python}}
 
 
 def owned(path: Path) -> bool:

@@ -1,0 +1,97 @@
+"""The package as a whole: its import graph and its public namespace."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, List, Set
+
+import video_api
+
+PACKAGE = Path(video_api.__file__).resolve().parent
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def runtime_imports(path: Path) -> Set[str]:
+    """The video_api modules ``path`` imports when it runs (typing-only imports left out)."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: Set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            if base.startswith("video_api"):
+                for alias in node.names:
+                    candidate = f"{base}.{alias.name}"
+                    found.add(
+                        candidate
+                        if (PACKAGE.parent / candidate.replace(".", "/")).exists()
+                        or (PACKAGE.parent / (candidate.replace(".", "/") + ".py")).exists()
+                        else base
+                    )
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("video_api"))
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    found.discard(name)
+    return found
+
+
+def test_no_import_circle() -> None:
+    graph: Dict[str, Set[str]] = {
+        module_name(path): runtime_imports(path) for path in PACKAGE.rglob("*.py")
+    }
+    cycles: List[List[str]] = []
+    state: Dict[str, int] = {}
+
+    def walk(node: str, stack: List[str]) -> None:
+        state[node] = 1
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                cycles.append([*stack[stack.index(target) :], target])
+            elif target not in state:
+                walk(target, [*stack, target])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            walk(node, [node])
+    assert cycles == []
+
+
+def test_public_namespace_is_the_documented_one() -> None:
+    """``dir(video_api)`` in a fresh interpreter: the exports and the modules they come from."""
+    code = "import video_api; print(' '.join(n for n in dir(video_api) if n[0] != '_'))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = {"api_client", "configuration", "exceptions", "operation", "rest", "schemas"}
+    assert set(result.stdout.split()) == {*video_api.__all__, *modules} - {"__version__"}
+    for name in ("BadRequestException", "AuthenticationError", "ApiResponseError", "paginate"):
+        assert name in video_api.__all__
+
+
+def test_importing_a_tag_api_imports_no_model() -> None:
+    code = (
+        "import sys, video_api.apis.tags.videos_api\n"
+        "print(sorted(m for m in sys.modules if m.startswith('video_api.model.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -78,6 +78,7 @@ class Prop:
         self.nullable = bool(node.get("nullable"))
         self.description = first_sentence(node.get("description"))
         self.example = node.get("example")
+        self.default = node.get("default")
         self.secret = wire in SECRETS
         self.many = node.get("type") == "array"
         item = node.get("items", {}) if self.many else node
@@ -117,6 +118,8 @@ class Prop:
                 options.append(f"{flag}=True")
         if self.enum:
             options.append(f"enum={tuple(v for v in self.enum if v is not None)!r}")
+        if self.default is not None and not self.required:
+            options.append(f"default={self.default!r}")
         if self.description:
             options.append(f"description={self.description!r}")
         return f"    {self.name}: {self.attribute_hint()} = field({', '.join(options)})"
@@ -409,8 +412,9 @@ def render_tag(tag: str, ops: List[Op]) -> str:
 def example_value(op: Op, name: str, hint: str) -> str:
     """An argument for the docs' example: the spec's example, else a plausible value."""
     if name == op.body_name():
-        _, props = models[op.body_model or ""]
-        fields = [f"{p.name}={p.example!r}" for p in props if p.required]
+        node, props = models[op.body_model or ""]
+        examples = node.get("example", {})
+        fields = [f"{p.name}={examples.get(p.wire, p.example)!r}" for p in props if p.required]
         return f"{op.body_model}({', '.join(fields)})"
     for p in op.params:
         if p.name == name and isinstance(p.example, (str, int, bool)) and "[" not in str(p.example):
@@ -455,7 +459,10 @@ def render_doc(tag: str, ops: List[Op]) -> str:
         out += ["with video_api.ApiClient(configuration) as api_client:"]
         instance = f"{module_name}"
         out += [f"    {instance} = {class_name}(api_client)", "    try:"]
-        out += [f"        result = {instance}.{op.name}({call})", "        print(result)"]
+        if op.success:
+            out += [f"        result = {instance}.{op.name}({call})", "        print(result)"]
+        else:
+            out += [f"        {instance}.{op.name}({call})"]
         out += [
             "    except video_api.ApiException as e:",
             f'        print("Exception when calling {class_name}->{op.name}: %s" % e)',
@@ -539,7 +546,8 @@ def render() -> Dict[Path, str]:
             f" | **{op.method}** {op.path} | {op.summary}"
             for op in tag_ops
         ]
-    rows += ["", "Models: " + ", ".join(f"[{m}](docs/models/{m}.md)" for m in sorted(models))]
+    rows += ["", "## Documentation for Models", ""]
+    rows += [", ".join(f"[{m}](docs/models/{m}.md)" for m in sorted(models))]
     files[ROOT / "README.md"] = re.sub(
         r"(<!-- endpoints -->\n).*?(<!-- /endpoints -->)",
         lambda m: m.group(1) + "\n".join(rows) + "\n" + m.group(2),

@@ -59,6 +59,7 @@ R = TypeVar("R", bound="ApiResponse[Any]")
 B_contra = TypeVar("B_contra", contravariant=True)
 R_co = TypeVar("R_co", covariant=True)
 T_co = TypeVar("T_co", covariant=True)
+C = TypeVar("C", bound="ApiClient")
 
 if TYPE_CHECKING:  # typing-only: nothing here is imported or built at run time
     from typing_extensions import Literal, ParamSpec, Protocol, TypedDict
@@ -313,7 +314,7 @@ class ApiClient:
                 self._basic = BasicAuth(config.api_key)
 
     # -- lifecycle
-    def __enter__(self) -> ApiClient:
+    def __enter__(self: C) -> C:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -694,6 +695,8 @@ class AuthenticatedApiClient(ApiClient):
     The class of api.video's own client. ``environment`` ("production" or "sandbox"), or
     that client's ``production=False``, overrides the configuration's when given.
     """
+
+    auth: TokenManager  # always set: this client authenticates with tokens
 
     def __init__(
         self,

@@ -20,7 +20,9 @@ class AccessToken(Model):
         secret=True,
         description="The access token containing security credentials allowing you to acccess the API.",
     )
-    token_type: Optional[str] = field("token_type", str, description="The type of token you have.")
+    token_type: Optional[str] = field(
+        "token_type", str, default="bearer", description="The type of token you have."
+    )
     refresh_token: Optional[str] = field(
         "refresh_token",
         str,

@@ -29,7 +29,7 @@ class Caption(Model):
         description="Returns the native name of the caption language in UTF-8 encoding.",
     )
     default: Optional[bool] = field(
-        "default", bool, description="Whether you will have subtitles or not."
+        "default", bool, default=False, description="Whether you will have subtitles or not."
     )
 
     if TYPE_CHECKING:

@@ -44,16 +44,20 @@ class PlayerThemeCreationPayload(Model):
         "backgroundText", str, description="RGBA color for title text."
     )
     enable_api: Optional[bool] = field(
-        "enableApi", bool, description="enable/disable player SDK access."
+        "enableApi", bool, default=True, description="enable/disable player SDK access."
     )
     enable_controls: Optional[bool] = field(
-        "enableControls", bool, description="enable/disable player controls."
+        "enableControls", bool, default=True, description="enable/disable player controls."
     )
     force_autoplay: Optional[bool] = field(
-        "forceAutoplay", bool, description="enable/disable player autoplay."
+        "forceAutoplay", bool, default=False, description="enable/disable player autoplay."
     )
-    hide_title: Optional[bool] = field("hideTitle", bool, description="enable/disable title.")
-    force_loop: Optional[bool] = field("forceLoop", bool, description="enable/disable looping.")
+    hide_title: Optional[bool] = field(
+        "hideTitle", bool, default=False, description="enable/disable title."
+    )
+    force_loop: Optional[bool] = field(
+        "forceLoop", bool, default=False, description="enable/disable looping."
+    )
 
     if TYPE_CHECKING:
 

@@ -15,7 +15,7 @@ class TokenCreationPayload(Model):
     """TokenCreationPayload"""
 
     ttl: Optional[int] = field(
-        "ttl", int, description="Time in seconds that the token will be active."
+        "ttl", int, default=0, description="Time in seconds that the token will be active."
     )
 
     if TYPE_CHECKING:

@@ -29,12 +29,18 @@ class VideoCreationPayload(Model):
         str,
         description="You can either add a video already on the web, by entering the URL of the video, or you can also enter the…",
     )
-    public: Optional[bool] = field("public", bool, description="Default: True.")
+    public: Optional[bool] = field("public", bool, default=True, description="Default: True.")
     panoramic: Optional[bool] = field(
-        "panoramic", bool, description="Indicates if your video is a 360/immersive video."
+        "panoramic",
+        bool,
+        default=False,
+        description="Indicates if your video is a 360/immersive video.",
     )
     mp4_support: Optional[bool] = field(
-        "mp4Support", bool, description="Enables mp4 version in addition to streamed version."
+        "mp4Support",
+        bool,
+        default=True,
+        description="Enables mp4 version in addition to streamed version.",
     )
     player_id: Optional[str] = field(
         "playerId", str, description="The unique identification number for your video player."

@@ -95,14 +95,14 @@ class ApiException(OpenApiException):
     def _message(self) -> str:
         parts = [f"({self.status})" if self.status is not None else "", self.reason or ""]
         head = " ".join(p for p in parts if p) or type(self).__name__
-        problem = self.problem
+        problem = self.problem  # a model, read as a mapping: problem models differ in fields
         if problem is not None:
-            if problem.title:
-                head += f": {problem.title}"
-            if problem.type:
-                head += f" [type: {problem.type}]"
-            for sub in problem.problems or ():
-                head += f"; {sub.name or '?'}: {sub.title}"
+            if problem.get("title"):
+                head += f": {problem['title']}"
+            if problem.get("type"):
+                head += f" [type: {problem['type']}]"
+            for sub in problem.get("problems") or ():
+                head += f"; {sub.get('name') or '?'}: {sub.get('title')}"
         if self.detail:
             head += f": {self.detail}"
         if self.retries:

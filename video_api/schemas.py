@@ -109,8 +109,9 @@ class Field:
         self.secret = secret
         self.enum = enum
         self.description = description
-        #: The type a value may have to be taken as is, with no check or conversion.
-        self.exact = None if many or enum or isinstance(type_, str) else type_
+        #: The type a value may have to be taken as is, with no check or conversion (never a
+        #: datetime: a naive one is refused).
+        self.exact = None if many or enum or isinstance(type_, str) or type_ is datetime else type_
 
     @property
     def type_name(self) -> str:
@@ -142,24 +143,31 @@ class Field:
         expected = self.resolve()
         kind = type(value)
         if self.enum and not from_server and value not in self.enum:
+            if not isinstance(value, expected):
+                self.wrong_type(model, value)
             raise ApiValueError(
                 f"{model}.{self.name} ({self.wire!r}) must be one of "
                 f"{', '.join(map(repr, self.enum))}, got {value!r}",
                 [model, self.wire],
             )
+        if expected is datetime:
+            return self.check_datetime(model, value)
         if kind is expected or expected is object:
             return value
         if expected is int:
             if kind is float and value.is_integer():
                 return int(value)
+            if from_server and kind is str and value.isascii() and value.isdigit():
+                try:  # as the spec's own examples send
+                    return int(value)
+                except ValueError:  # more digits than int() takes: a wrong type all the same
+                    pass
         elif expected is float:
             if kind is int:
                 return value
         elif expected is str:
             if isinstance(value, str):
                 return str(value)
-        elif expected is datetime:
-            return self.check_datetime(model, value)
         elif issubclass(expected, Model):
             if isinstance(value, expected):
                 return value
@@ -261,8 +269,7 @@ class Model(Mapping[str, Any]):
     __slots__ = ("_values",)
     _values: Dict[str, Any]
     _fields: ClassVar[Tuple[Field, ...]] = ()
-    #: The fields that ``_complete`` looks at: required ones and those with a default.
-    _completing: ClassVar[Tuple[Field, ...]] = ()
+    _required: ClassVar[Tuple[Field, ...]] = ()
     _lookup: ClassVar[Dict[str, Field]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -277,7 +284,7 @@ class Model(Mapping[str, Any]):
                 fields.append(value)
                 setattr(cls, name, property(_getter(value), doc=value.description or None))
         cls._fields = tuple(fields)
-        cls._completing = tuple(f for f in fields if f.required or f.default is not unset)
+        cls._required = tuple(f for f in fields if f.required)
         cls._lookup = {**{f.wire: f for f in fields}, **{f.name: f for f in fields}}
         lines = [
             f"    {f.name} ({f.type_name}{', required' if f.required else ''}): "
@@ -322,7 +329,10 @@ class Model(Mapping[str, Any]):
             for spec in cls._fields:
                 wire = spec.wire
                 value = data.get(wire)
-                if value is not None and type(value) is not spec.exact:  # the usual case
+                if value is None:  # null for a field that cannot be null reads as absent
+                    if not spec.nullable and wire in data:
+                        del data[wire]
+                elif type(value) is not spec.exact:  # the usual case needs no check
                     data[wire] = spec.check(cls.__name__, value, True)
         except RecursionError:
             raise ApiValueError(f"{cls.__name__} is nested too deeply", [cls.__name__]) from None
@@ -333,17 +343,15 @@ class Model(Mapping[str, Any]):
 
     @classmethod
     def _complete(cls, values: Dict[str, Any]) -> None:
-        """Add defaults; raise if a required field is missing."""
-        for spec in cls._completing:
+        """Raise if a required field is missing. Defaults are not added: a value left out is
+        not sent, as the server applies the same default; reading it gives the default."""
+        for spec in cls._required:
             if spec.wire not in values:
-                if spec.required:
-                    raise ApiMissingFieldError(
-                        f"{cls.__name__}.{spec.name} ({spec.wire!r}) is required: "
-                        f"expected {spec.type_name}, got nothing",
-                        [cls.__name__, spec.wire],
-                    )
-                if spec.default is not unset:
-                    values[spec.wire] = spec.default
+                raise ApiMissingFieldError(
+                    f"{cls.__name__}.{spec.name} ({spec.wire!r}) is required: "
+                    f"expected {spec.type_name}, got nothing",
+                    [cls.__name__, spec.wire],
+                )
 
     def _unknown(self, key: str, what: str) -> str:
         import difflib
@@ -463,11 +471,18 @@ def _pprint_model(
         last = index == len(fields) - 1
         stream.write(label)
         closing = "}" if label[0] == "*" else ""
+        inner, room = indent + len(label), allowance + 1 if last else 1
         if secret:
             stream.write(_shorten(value) + closing)
+        elif isinstance(value, datetime):  # pprint cannot break it: tzinfo to the next line
+            text = repr(value)
+            if inner + len(text) + room > printer._width:
+                text = text.replace(
+                    ", tzinfo=", ",\n" + " " * (inner + text.find("(") + 1) + "tzinfo="
+                )
+            stream.write(text + closing)
         else:
-            inner = indent + len(label)
-            printer._format(value, stream, inner, allowance + 1 if last else 1, context, level)
+            printer._format(value, stream, inner, room, context, level)
             stream.write(closing)
         if not last:
             stream.write(",\n" + " " * indent)

@@ -11,10 +11,13 @@ from __future__ import annotations
 import contextlib
 import email.parser
 import email.policy
+import http.server
 import importlib
 import inspect
 import json
 import sys
+import threading
+import tracemalloc
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -358,3 +361,155 @@ def test_documented_response_parses_or_raises_its_class(
                 call(*args, **kwargs)
             assert type(raised.value.problem) is operation.model(status)
             assert raised.value.status == status
+
+
+# -- the runtime behaviour every generated method shares ----------------------------------------
+class PagesHandler(http.server.BaseHTTPRequestHandler):
+    """GET /videos?currentPage=N: page N of TOTAL videos, made on the fly (nothing stored)."""
+
+    protocol_version = "HTTP/1.1"
+    TOTAL, SIZE = 10_000, 100
+
+    def do_GET(self) -> None:
+        query = dict(parse_qsl(urlsplit(self.path).query))
+        page = int(query.get("currentPage", "1"))
+        first = (page - 1) * self.SIZE
+        videos = [
+            {
+                "videoId": f"vi{n}",
+                "title": f"video {n}",
+                "tags": ["a", "b"],
+                "createdAt": "2024-01-01T00:00:00Z",
+            }
+            for n in range(first, min(first + self.SIZE, self.TOTAL))
+        ]
+        pages = self.TOTAL // self.SIZE
+        body = json.dumps(
+            {
+                "data": videos,
+                "pagination": {
+                    "currentPage": page,
+                    "pageSize": self.SIZE,
+                    "pagesTotal": pages,
+                    "itemsTotal": self.TOTAL,
+                    "links": [],
+                },
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_paginate_reads_every_item_one_page_at_a_time_in_flat_memory() -> None:
+    from video_api.apis.tags.videos_api import VideosApi
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PagesHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    configuration = video_api.Configuration(
+        host=f"http://127.0.0.1:{server.server_port}", api_key="k"
+    )
+    try:
+        with video_api.ApiClient(configuration) as client:
+            items = video_api.paginate(VideosApi(client).list, tags=["a"], page_size=100)
+            first = next(items)  # the first page is fetched, nothing more
+            tracemalloc.start()
+            count, peaks, ids = 1, [], [first.video_id]
+            for video in items:
+                count += 1
+                ids[-1:] = [video.video_id]
+                if count % 1000 == 0:
+                    peaks.append(tracemalloc.get_traced_memory()[0])
+            tracemalloc.stop()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert first.video_id == "vi0" and ids == ["vi9999"]
+    assert count == 10_000
+    # Memory held while iterating is one page's worth, not the items already seen.
+    assert max(peaks) - min(peaks) < 512 * 1024, peaks
+
+
+def test_paginate_refuses_a_method_without_pages(emulator: Emulator) -> None:
+    from video_api.apis.tags.videos_api import VideosApi
+
+    configuration = video_api.Configuration(host=emulator.url, api_key=emulator.api_key)
+    with video_api.ApiClient(configuration) as client:
+        video = VideosApi(client).create({"title": "t"})
+        with pytest.raises(video_api.ApiTypeError, match="get_status does not return pages"):
+            next(video_api.paginate(VideosApi(client).get_status, video.video_id))  # type: ignore[arg-type]
+
+
+def test_upload_with_an_upload_token_sends_no_credentials(emulator: Emulator, upload: Path) -> None:
+    from video_api.apis.tags.videos_api import VideosApi
+
+    with video_api.ApiClient(video_api.Configuration(host=emulator.url)) as client:
+        VideosApi(client).upload_with_upload_token("to1tcmSFHeYY5KzyhOqVKMKb", str(upload))
+    (sent,) = api_requests(emulator)
+    assert sent.path == "/upload?token=to1tcmSFHeYY5KzyhOqVKMKb"
+    assert "Authorization" not in sent.headers
+
+
+def test_a_call_needing_credentials_without_any_sends_nothing(emulator: Emulator) -> None:
+    from video_api.apis.tags.videos_api import VideosApi
+
+    configuration = video_api.Configuration(host=emulator.url)
+    expected = r"list needs credentials: give Configuration\(api_key=...\)"
+    with video_api.ApiClient(configuration) as client, pytest.raises(
+        video_api.ApiValueError, match=expected
+    ):
+        VideosApi(client).list()
+    assert emulator.requests == []
+
+
+def test_per_call_timeout_headers_and_http_info(emulator: Emulator) -> None:
+    from video_api.apis.tags.videos_api import VideosApi
+
+    emulator.add_fault("/videos", Fault.stall(2))
+    configuration = video_api.Configuration(host=emulator.url, api_key=emulator.api_key, retries=0)
+    with video_api.ApiClient(configuration) as client:
+        videos_api = VideosApi(client)
+        with pytest.raises(video_api.ApiTimeoutError):
+            videos_api.list(_request_timeout=0.2)
+        response = video_api.with_http_info(videos_api.list, _headers={"X-Trace": "t-1"})
+    assert response.status == 200
+    assert type(response.body).__name__ == "VideosListResponse"
+    assert emulator.requests[-1].headers["X-Trace"] == "t-1"
+    body, status, headers = response
+    assert (body, status, headers) == (response.body, 200, response.headers)
+
+
+def test_a_misspelled_keyword_is_refused_before_sending(emulator: Emulator) -> None:
+    from video_api.apis.tags.videos_api import VideosApi
+
+    configuration = video_api.Configuration(host=emulator.url, api_key=emulator.api_key)
+    with video_api.ApiClient(configuration) as client, pytest.raises(
+        video_api.ApiTypeError, match="list\\(\\) got an unexpected keyword argument 'tag'"
+    ):
+        VideosApi(client).list(tag=["a"])  # type: ignore[call-arg]
+    assert emulator.requests == []
+
+
+def test_429_carries_the_rate_limit_headers(emulator: Emulator) -> None:
+    from video_api.apis.tags.videos_api import VideosApi
+
+    headers = {
+        "X-RateLimit-Limit": "60",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Retry-After": "30",
+    }
+    emulator.add_fault("/videos", Fault.status(429, headers=headers))
+    configuration = video_api.Configuration(host=emulator.url, api_key=emulator.api_key)
+    with video_api.ApiClient(configuration) as client, pytest.raises(
+        video_api.TooManyRequestsException
+    ) as raised:
+        VideosApi(client).list()
+    error = raised.value
+    assert (error.rate_limit_limit, error.rate_limit_remaining, error.retry_after) == (60, 0, 30.0)
+    assert error.retries == 0  # a 30 s wait is more than the client waits by itself

@@ -798,12 +798,16 @@ def paginate(method: Callable[P, Page[T]], *args: P.args, **kwargs: P.kwargs) ->
     ``for video in paginate(videos_api.list, tags=["news"]): ...`` takes the same filters
     as the method; ``page_size`` sets how many items each request fetches.
     """
+    import inspect  # only paginating needs it
+
+    if "current_page" not in inspect.signature(method).parameters:
+        raise ApiTypeError(f"{getattr(method, '__name__', method)} does not return pages")
     page_number = cast(int, kwargs.pop("current_page", None) or 1)
     while True:
         page = method(*args, current_page=page_number, **kwargs)  # type: ignore[arg-type]
         pagination = getattr(page, "pagination", None)
         if pagination is None:
-            raise ApiTypeError(f"{getattr(method, '__name__', method)} does not return pages")
+            raise ApiResponseError(detail=f"{page!r} has no pagination")
         data = page.data or ()
         yield from data
         if not data or page_number >= (pagination.pages_total or 0):

@@ -30,7 +30,7 @@ LEGACY_TAG = ("AuthenticationApi", "authentication_api")
 SECRETS = {"access_token", "refresh_token", "apiKey", "refreshToken", "streamKey", "token"}
 SECRETS |= {"signatureSecret"}
 SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}
-AUTH_NOTE = "your API key (HTTP Basic by default; a bearer token with `auth=\"bearer\"`)"
+AUTH_NOTE = 'your API key (HTTP Basic by default; a bearer token with `auth="bearer"`)'
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
 
@@ -169,7 +169,7 @@ def render_model(name: str) -> str:
 
 # -- operations -------------------------------------------------------------------------------
 class Param:
-    def __init__(self, node: Dict[str, Any], owner: str) -> None:
+    def __init__(self, node: Dict[str, Any]) -> None:
         node = deref(node)
         schema = node.get("schema", {})
         self.wire, self.where = node["name"], node["in"]
@@ -180,9 +180,7 @@ class Param:
         if schema.get("type") == "object" and "properties" in schema:
             self.hint = camel(self.wire)
             collect(self.hint, schema)
-            self.hint_imports = [self.hint]
         else:
-            self.hint_imports = []
             item = schema.get("items", schema.get("additionalProperties", schema))
             hint = "datetime" if item.get("format") == "date-time" else SCALARS[item["type"]]
             if item.get("enum"):
@@ -201,9 +199,8 @@ class Op:
         self.legacy = node["operationId"] in LEGACY
         self.name = LEGACY.get(node["operationId"]) or snake(node["x-client-action"])
         self.summary = node.get("summary", "")
-        self.chunked = bool(node.get("x-client-chunk-upload"))
         self.paginated = bool(node.get("x-client-paginated"))
-        params = [Param(p, self.name) for p in node.get("parameters", ())]
+        params = [Param(p) for p in node.get("parameters", ())]
         # Content-Range belongs to the upload helper, which splits a file into parts.
         params = [p for p in params if p.where != "header"]
         self.params = sorted(params, key=lambda p: (p.where != "path", not p.required))
@@ -254,8 +251,7 @@ class Op:
 
     def declaration(self) -> str:
         params = "".join(
-            f'        Param("{p.name}", "{p.wire}", "{p.kind}"),\n'
-            for p in self.params
+            f'        Param("{p.name}", "{p.wire}", "{p.kind}"),\n' for p in self.params
         )
         if self.body_model:
             params += f'        Param("{self.body_name()}", "", "json"),\n'
@@ -285,16 +281,14 @@ class Op:
             else "",
         ]
         lines = [f'"""{self.method} {self.path}: {self.summary}."""', ""]
-        lines += ["from __future__ import annotations", "", "from ...operation import Operation"]
-        if params:
-            lines[-1] += ", Param"
+        lines += ["from __future__ import annotations", "", "from typing import TYPE_CHECKING", ""]
+        lines += ["from ...operation import ApiResponse, Operation, Param"]  # ruff drops unused
         if self.legacy:
-            lines[-1] = lines[-1].replace("import ", "import ApiResponse, ")
             lines += [f"from ...model.{module(m)} import {m}" for m in self.legacy_models()]
             lines += self.legacy_classes()
         returned = self.success or "None"
         if self.success and not self.legacy:
-            lines += ["", "from typing import TYPE_CHECKING", "", "if TYPE_CHECKING:"]
+            lines += ["", "if TYPE_CHECKING:"]
             lines += [f"    from ...model.{module(self.success)} import {self.success}"]
         lines += ["", f"operation: Operation[{returned}] = Operation("]
         lines += [f + "," for f in fields if f] + [")"]
@@ -378,28 +372,16 @@ def render_tag(tag: str, ops: List[Op]) -> str:
             f"    from ...model.{module(m)} import {m}"
             for m in sorted({o.body_model for o in ops if o.body_model})
         ]
-    else:
-        hints = " ".join(h for op in ops for _, h, _ in op.arguments())
-        hints += " ".join(f" {op.success}" for op in ops)
-        used = {"Any", "Mapping", "Sequence", "Union"} & set(re.findall(r"\w+", hints))
-        used |= {"Optional"} if any(not r for op in ops for _, _, r in op.arguments()) else set()
-        lines += [f"from typing import TYPE_CHECKING{''.join(', ' + u for u in sorted(used))}", ""]
-        lines += ["from ...api_client import BaseApi"]
+    else:  # everything a signature may use; ruff drops what this tag's do not
+        lines += ["from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union"]
+        lines += ["", "from ...api_client import BaseApi"]
         for op in ops:
             package, method = op.module.rsplit(".", 1)
             lines.append(f"from ...paths.{package} import {method} as _{op.name}")
-        lines += ["", "if TYPE_CHECKING:"]
-        if "datetime" in hints:
-            lines.append("    from datetime import datetime")
-        lines.append(
-            "    from typing_extensions import Unpack"
-            + (", Literal" if "Literal[" in hints else "")
-        )
-        lines.append("")
-        lines.append(
-            "    from ...api_client import CallOptions"
-            + (", FileInput" if "FileInput" in hints else "")
-        )
+        lines += ["", "if TYPE_CHECKING:", "    from datetime import datetime", ""]
+        lines += ["    from typing_extensions import Literal, Unpack", ""]
+        lines += ["    from ...api_client import CallOptions, FileInput"]
+        hints = " ".join(f"{h} {op.success}" for op in ops for _, h, _ in op.arguments())
         used_models = sorted({m for m in re.findall(r"\b[A-Z]\w+", hints) if m in models})
         lines += [f"    from ...model.{module(m)} import {m}" for m in used_models]
     lines += ["", "", f"class {class_name}(BaseApi):", f'    """The {tag} operations."""', ""]
@@ -443,7 +425,10 @@ def render_doc(tag: str, ops: List[Op]) -> str:
         out += ["", f'<a name="{op.name}"></a>', f"## {op.name}", ""]
         out += [f"> {op.success or 'None'} {op.name}({', '.join(n for n, _, _ in args)})", ""]
         description = first_sentence(op.node.get("description"), 300)
-        out += [description if description.startswith(op.summary) else f"{op.summary}. {description}", ""]
+        out += [
+            description if description.startswith(op.summary) else f"{op.summary}. {description}",
+            "",
+        ]
         out += [
             "```python",
             "import video_api",
@@ -554,13 +539,7 @@ def render() -> Dict[Path, str]:
         readme,
         flags=re.S,
     )
-    return {path: with_mark(path, text) for path, text in files.items()}
-
-
-def with_mark(path: Path, text: str) -> str:
-    if path.suffix != ".py":
-        return text
-    return f"# {MARK}\n{text}" if text else f"# {MARK}\n"
+    return {p: f"# {MARK}\n{t}" if p.suffix == ".py" else t for p, t in files.items()}
 
 
 def formatted(files: Dict[Path, str]) -> Dict[Path, str]:
@@ -573,18 +552,17 @@ def formatted(files: Dict[Path, str]) -> Dict[Path, str]:
             copy.write_text(files[path], encoding="utf-8")
         config = ["--config", str(ROOT / "ruff.toml"), tmp]
         ruff = [sys.executable, "-m", "ruff"]
-        subprocess.run([*ruff, "check", "-q", "--select", "I", "--fix", *config], check=True)
+        subprocess.run([*ruff, "check", "-q", "--select", "I,F401", "--fix", *config], check=True)
         subprocess.run([*ruff, "format", "-q", *config], check=True)
-        return {**files, **{p: (Path(tmp) / p.relative_to(ROOT)).read_text("utf-8") for p in python}}
+        return {
+            **files,
+            **{p: (Path(tmp) / p.relative_to(ROOT)).read_text("utf-8") for p in python},
+        }
 
 
 def owned(path: Path) -> bool:
-    """A file this generator may write: new, or carrying its mark."""
-    return (
-        not path.exists()
-        or MARK in path.read_text(encoding="utf-8")[:300]
-        or path.name == "README.md"
-    )
+    """A file this generator may write: new, marked as generated, or the README's tables."""
+    return not path.exists() or path.name == "README.md" or MARK in path.read_text("utf-8")[:300]
 
 
 def stale(files: Dict[Path, str]) -> Iterator[Path]:

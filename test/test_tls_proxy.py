@@ -3,6 +3,7 @@ and a CONNECT-capable HTTP proxy on loopback that records what it is sent."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import selectors
@@ -369,3 +370,16 @@ def test_each_call_through_an_http_proxy_is_forwarded(
     assert first.body.access_token != second.body.access_token
     assert emulator.count(API_KEY) == 2
     assert len(proxy.requests) == 2
+
+
+def test_credentials_in_the_proxy_url_become_proxy_authorization(
+    emulator: Emulator, proxy: RecordingProxy
+) -> None:
+    """``http://user:pass@proxy`` authenticates to the proxy (urllib3 alone drops them), and
+    the password shows nowhere: not in the repr, not in the client's errors."""
+    url = proxy.url.replace("http://", "http://user:p%40ss@")
+    config = video_api.Configuration(host=emulator.url, proxy=url, timeout=5)
+    authenticate(config)
+    expected = "Basic " + base64.b64encode(b"user:p@ss").decode()
+    assert proxy.requests[0].headers["Proxy-Authorization"] == expected
+    assert "p%40ss" not in repr(config)

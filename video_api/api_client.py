@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from datetime import datetime
 from types import MappingProxyType
 from typing import (
@@ -38,7 +39,7 @@ from urllib.parse import quote, urlencode
 import urllib3
 
 from ._version import __version__
-from .configuration import Configuration, Timeout
+from .configuration import Configuration, Timeout, check_url, is_loopback
 from .exceptions import (
     ApiException,
     ApiResponseError,
@@ -309,6 +310,13 @@ class ApiClient:
         if config.api_key or config.access_token or config.token is not None:
             from .auth import BasicAuth, TokenManager  # a client without credentials skips it
 
+            if config.host.startswith("http://") and not is_loopback(config.host):
+                warnings.warn(
+                    f"credentials go in clear text to {config.host} (plain http): "
+                    f"anyone on the network path can read them; use https",
+                    stacklevel=2,
+                )
+
             self.auth = TokenManager(config, self._exchange)
             if config.api_key and config.auth == "basic":
                 self._basic = BasicAuth(config.api_key)
@@ -429,6 +437,19 @@ class ApiClient:
         ``response``. POST and PATCH are not replayed once they may have reached the server.
         """
         method = method.upper()
+        if (
+            not isinstance(resource_path, str)
+            or not resource_path.startswith("/")
+            or resource_path.startswith("//")
+            or any(c.isspace() or c == "\\" for c in resource_path)
+        ):
+            # Anything else could move the request, and its credentials, to another host.
+            raise ApiValueError(
+                f"call_api: resource_path must start with one '/' and have no spaces or "
+                f"backslashes, got {resource_path!r}"
+            )
+        if host is not None:
+            check_url(host, "host")
         operation: Operation[Any] = Operation(
             name=f"{method} {resource_path}",
             method=method,

@@ -6,12 +6,14 @@ once, when it is built, so change settings before building the client.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
+import re
 from typing import Any, Callable, Dict, Optional, Tuple, Union
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from .exceptions import ApiValueError
+from .exceptions import ApiTypeError, ApiValueError
 
 ENVIRONMENTS: Dict[str, str] = {
     "production": "https://ws.api.video",
@@ -28,17 +30,61 @@ _SECRETS = ("api_key", "access_token")
 _logger = logging.getLogger("video_api")
 
 
-def check_url(url: str, setting: str = "host") -> str:
-    """``url`` if it is an http(s) URL with a host and a valid port, else ApiValueError."""
+def redact(url: str) -> str:
+    """``url`` with its user name and password, if any, shown as ``***``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+
+
+def check_url(url: str, setting: str = "host", userinfo: bool = False) -> str:
+    """``url`` if it is an http(s) URL with a host, a valid port, and no query or fragment
+    (nor user name and password, unless ``userinfo``), else ApiValueError. Messages never
+    show a password."""
     try:
         parts = urlsplit(url if isinstance(url, str) else "")
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        # urllib3 fails later, and obscurely, on a host such as "ho st".
+        valid = valid and re.fullmatch(r"[\w.\-:%]+", parts.hostname or "") is not None
         valid = valid and (parts.port is None or parts.port > 0)  # reading .port validates it
     except ValueError:
         valid = False
+    shown = redact(url) if isinstance(url, str) else url
     if not valid:
-        raise ApiValueError(f"Configuration.{setting} must be an http(s) URL, got {url!r}")
+        raise ApiValueError(f"Configuration.{setting} must be an http(s) URL, got {shown!r}")
+    if parts.query or parts.fragment:
+        raise ApiValueError(f"Configuration.{setting} must have no query or fragment: {shown!r}")
+    if (parts.username or parts.password) and not userinfo:
+        raise ApiValueError(
+            f"Configuration.{setting} must not carry a user name or password ({shown!r}): "
+            f"give the API key as api_key="
+        )
     return url
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_secret(value: Optional[str], setting: str) -> Optional[str]:
+    """A credential without surrounding whitespace (a token read from a file keeps its line
+    break), or ApiTypeError/ApiValueError naming the setting and never the secret."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiTypeError(f"Configuration.{setting} must be a str, got {type(value).__name__}")
+    value = value.strip()
+    if not value or not value.isascii() or not value.isprintable() or " " in value:
+        raise ApiValueError(
+            f"Configuration.{setting} must be printable ASCII without spaces "
+            f"({len(value)} characters after stripping; the value is not shown)"
+        )
+    return value
 
 
 def check_timeout(timeout: Timeout) -> Tuple[float, float]:
@@ -135,6 +181,24 @@ class Configuration:
         self._environment = name
 
     @property
+    def api_key(self) -> Optional[str]:
+        """Surrounding whitespace is stripped when set."""
+        return self._api_key
+
+    @api_key.setter
+    def api_key(self, value: Optional[str]) -> None:
+        self._api_key = check_secret(value, "api_key")
+
+    @property
+    def access_token(self) -> Optional[str]:
+        """Surrounding whitespace is stripped when set."""
+        return self._access_token
+
+    @access_token.setter
+    def access_token(self, value: Optional[str]) -> None:
+        self._access_token = check_secret(value, "access_token")
+
+    @property
     def auth(self) -> str:
         return self._auth
 
@@ -187,10 +251,12 @@ class Configuration:
                 _logger.addHandler(logging.StreamHandler())
 
     def __repr__(self) -> str:
-        shown = {"host": self.host}
-        for name in ("environment", "proxy", "timeout", "retries", "verify_ssl", *_SECRETS):
-            value = getattr(self, name)
-            if name in _SECRETS:
-                value = "<set>" if value else None
-            shown[name] = value
+        shown: Dict[str, Any] = {"host": self.host}
+        if self._host is None:  # else the environment is not in effect
+            shown["environment"] = self.environment
+        shown["proxy"] = self.proxy and redact(self.proxy)
+        for name in ("auth", "timeout", "retries", "verify_ssl"):
+            shown[name] = getattr(self, name)
+        for name in _SECRETS:
+            shown[name] = "<set>" if getattr(self, name) else None
         return "Configuration(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"

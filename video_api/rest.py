@@ -13,8 +13,8 @@ import os
 import random
 import time
 import warnings
-from typing import Any, Mapping, Optional, Tuple, cast
-from urllib.parse import urlsplit
+from typing import Any, Dict, Mapping, Optional, Tuple, cast
+from urllib.parse import unquote, urlsplit
 
 import urllib3
 from urllib3.exceptions import (
@@ -26,7 +26,7 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from .configuration import Configuration, Timeout, check_timeout, check_url
+from .configuration import Configuration, Timeout, check_timeout, check_url, redact
 from .exceptions import (
     ApiConnectionError,
     ApiTimeoutError,
@@ -79,10 +79,22 @@ def retry_after(headers: Mapping[str, str]) -> Optional[float]:
     return None
 
 
+def proxy_credentials(url: str) -> Tuple[str, Dict[str, str]]:
+    """The proxy URL without its user name and password, and those as Proxy-Authorization
+    (urllib3 would otherwise drop them silently)."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    user, password = unquote(parts.username), unquote(parts.password or "")
+    return redact(url).replace("***@", ""), urllib3.make_headers(
+        proxy_basic_auth=f"{user}:{password}"
+    )
+
+
 def check_settings(configuration: Configuration) -> None:
     """Refuse, with the setting's name, what urllib3 would fail on later or obscurely."""
     if configuration.proxy:
-        check_url(configuration.proxy, "proxy")
+        check_url(configuration.proxy, "proxy", userinfo=True)
     for setting in ("ssl_ca_cert", "cert_file", "key_file"):
         path = getattr(configuration, setting)
         if path and not os.path.isfile(path):
@@ -120,8 +132,9 @@ class RESTClientObject:
         if configuration.assert_hostname is not None:
             pool_args["assert_hostname"] = configuration.assert_hostname
         if configuration.proxy:
+            proxy, headers = proxy_credentials(configuration.proxy)
             self.manager: urllib3.PoolManager = urllib3.ProxyManager(
-                configuration.proxy, proxy_headers=configuration.proxy_headers, **pool_args
+                proxy, proxy_headers={**headers, **(configuration.proxy_headers or {})}, **pool_args
             )
         else:
             self.manager = urllib3.PoolManager(**pool_args)

@@ -12,7 +12,7 @@ REQUIRES = [line for line in (HERE / "requirements.txt").read_text().splitlines(
 setup(
     name="video-api-python",
     version=VERSION.group(1) if VERSION else "0",
-    description="Python client for the api.video authentication API",
+    description="Python client for the whole api.video API, typed, with an emulator for tests",
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="MIT",
@@ -21,7 +21,7 @@ setup(
     python_requires=">=3.8",
     install_requires=REQUIRES,
     packages=find_packages(include=["video_api", "video_api.*"]),
-    package_data={"video_api": ["py.typed"]},
+    package_data={"video_api": ["py.typed", "testing/*.json"]},
     entry_points={"console_scripts": ["video-api = video_api.__main__:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",

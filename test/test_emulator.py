@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -16,13 +19,21 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+import yaml
 
 from video_api.testing import Emulator, Fault
+from video_api.testing.emulator import (
+    JSON_BODY_LIMIT,
+    MAX_RECORDED,
+    MAX_RECORDED_PATHS,
+    RECORDED_BODY_LIMIT,
+)
 
 pytest_plugins = ["video_api.testing.pytest_plugin"]
 
-DOCS = "https://docs.api.video/docs/"
+REFERENCE = "https://docs.api.video/reference/"  # the problem types of openapi.yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -78,7 +89,7 @@ def test_unknown_api_key_is_rejected(video_api_emulator: Emulator) -> None:
     assert post(video_api_emulator, "/auth/api-key", {"apiKey": "nope"}) == (
         400,
         {
-            "type": DOCS + "authenticationinvalid_credentials",
+            "type": REFERENCE + "authentication-invalid-user-credentials",
             "title": "The user credentials were incorrect.",
             "name": "",
             "status": 400,
@@ -89,10 +100,10 @@ def test_unknown_api_key_is_rejected(video_api_emulator: Emulator) -> None:
 @pytest.mark.parametrize(
     ("body", "kind"),
     [
-        ("{}", "attributerequired"),
-        ('{"apiKey": 5}', "attributeinvalid"),
-        ("[]", "attributeinvalid"),
-        ("{", "attributeinvalid"),
+        ("{}", "attribute-required"),
+        ('{"apiKey": 5}', "invalid-attribute"),
+        ("[]", "invalid-attribute"),
+        ("{", "invalid-attribute"),
     ],
 )
 def test_api_key_body_is_validated(video_api_emulator: Emulator, body: str, kind: str) -> None:
@@ -100,7 +111,7 @@ def test_api_key_body_is_validated(video_api_emulator: Emulator, body: str, kind
     problem = json.loads(raw)
     assert (status, problem["type"], problem["name"], problem["status"]) == (
         400,
-        DOCS + kind,
+        REFERENCE + kind,
         "apiKey",
         400,
     )
@@ -121,7 +132,7 @@ def test_refresh_rotates_tokens_and_counts_reuse(video_api_emulator: Emulator) -
     assert post(video_api_emulator, "/auth/refresh", {"refreshToken": first["refresh_token"]}) == (
         400,
         {
-            "type": DOCS + "authenticationinvalid_refresh_token",
+            "type": REFERENCE + "authentication-invalid-user-credentials",
             "title": "The refresh token is invalid.",
             "name": "refreshToken",
             "status": 400,
@@ -136,6 +147,7 @@ def test_videos_answers_an_empty_page(video_api_emulator: Emulator) -> None:
     token = login(video_api_emulator)["access_token"]
     status, headers, body = call(video_api_emulator, "GET", "/videos", headers=bearer(token))
     assert (status, headers["Content-Type"]) == (200, "application/json")
+    page = f"{video_api_emulator.url}/videos?currentPage=1&pageSize=25"
     assert json.loads(body) == {
         "data": [],
         "pagination": {
@@ -144,7 +156,11 @@ def test_videos_answers_an_empty_page(video_api_emulator: Emulator) -> None:
             "pagesTotal": 0,
             "itemsTotal": 0,
             "currentPageItems": 0,
-            "links": [{"rel": "self", "uri": "/videos?currentPage=1&pageSize=25"}],
+            "links": [
+                {"rel": "self", "uri": page},
+                {"rel": "first", "uri": page},
+                {"rel": "last", "uri": page},
+            ],
         },
     }
 
@@ -156,7 +172,7 @@ def test_videos_rejects_bad_authorization(
     headers = {} if authorization is None else {"Authorization": authorization}
     status, response_headers, body = call(video_api_emulator, "GET", "/videos", headers=headers)
     assert (status, response_headers["WWW-Authenticate"]) == (401, "Bearer")
-    assert json.loads(body)["type"] == DOCS + "authenticationinvalid_token"
+    assert json.loads(body)["type"] == REFERENCE + "authentication-invalid-access-token"
 
 
 def test_access_tokens_expire() -> None:
@@ -446,3 +462,639 @@ def test_command_line_serves_until_sigterm() -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(5) == 0
         assert proc.stderr.read() == ""
+
+
+# -- every operation of openapi.yaml ---------------------------------------------------------
+
+
+class SpecLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe (in C when available, for speed); timestamps stay the strings JSON has."""
+
+
+SpecLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
+)
+SPEC: dict[str, Any] = yaml.load(
+    (ROOT / "openapi.yaml").read_text(encoding="utf-8"), Loader=SpecLoader
+)
+OPERATIONS = [
+    (method.upper(), path)
+    for path, item in SPEC["paths"].items()
+    for method in item
+    if method in ("get", "put", "post", "patch", "delete")
+]
+BASIC = {"Authorization": "Basic " + base64.b64encode(b"demo-api-key:").decode()}
+BOUNDARY = "emulator-test-boundary"
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+VIDEO_ID = re.compile(r"vi[0-9A-Za-z]{22}")
+RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)")
+FORMATS = jsonschema.FormatChecker(formats=())
+FORMATS.checks("uri")(lambda v: not isinstance(v, str) or bool(urllib.parse.urlsplit(v).scheme))
+FORMATS.checks("date-time")(lambda v: not isinstance(v, str) or bool(RFC3339.fullmatch(v)))
+
+
+def resolve(node: Any) -> Any:
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = SPEC
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def json_schema(node: Any, depth: int = 0) -> Any:
+    """An OpenAPI 3.0 schema as JSON Schema: references inlined, ``nullable`` as a null type."""
+    node = resolve(node)
+    if not isinstance(node, dict) or depth > 30:
+        return node
+    schema: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "properties":
+            schema[key] = {name: json_schema(sub, depth + 1) for name, sub in value.items()}
+        elif key in ("items", "additionalProperties", "not"):
+            schema[key] = json_schema(value, depth + 1)
+        elif key in ("allOf", "anyOf", "oneOf"):
+            schema[key] = [json_schema(sub, depth + 1) for sub in value]
+        elif key not in ("example", "nullable"):
+            schema[key] = value
+    if node.get("nullable") and "type" in schema:
+        schema["type"] = [schema["type"], "null"]
+        if "enum" in schema:
+            schema["enum"] = [*schema["enum"], None]
+    return schema
+
+
+def multipart(size: int = 16) -> bytes:
+    return (
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n'
+            f"Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + b"\0" * size
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
+
+
+def parameter_value(parameter: dict[str, Any]) -> str:
+    schema = resolve(parameter.get("schema", {}))
+    if schema.get("enum"):
+        return str(schema["enum"][0])
+    return str(parameter.get("example", "id0123456789"))
+
+
+def example(schema: Any) -> Any:
+    """The schema's example, else a value of its type."""
+    schema = resolve(schema)
+    if "example" in schema:
+        return schema["example"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    samples = {"integer": 1, "number": 1.5, "boolean": True, "array": [], "object": {}}
+    return samples.get(schema.get("type", "string"), "00:00:01.000")
+
+
+def create_video(emulator: Emulator, **attributes: Any) -> dict[str, Any]:
+    payload = {"title": "A video", **attributes}
+    status, _, body = call(emulator, "POST", "/videos", json.dumps(payload), BASIC)
+    assert status == 201
+    return json.loads(body)  # type: ignore[no-any-return]
+
+
+def operation_request(
+    emulator: Emulator, method: str, template: str
+) -> tuple[str, bytes | None, dict[str, str]]:
+    """A valid request for the operation: path (videos exist), required query, body."""
+    operation = SPEC["paths"][template][method.lower()]
+    parameters = [resolve(p) for p in operation.get("parameters", [])]
+    path = template
+    for parameter in parameters:
+        if parameter["in"] == "path":
+            value = parameter_value(parameter)
+            if parameter["name"] == "videoId":
+                value = create_video(emulator)["videoId"]
+            path = path.replace("{" + parameter["name"] + "}", urllib.parse.quote(value))
+    required = [(p["name"], parameter_value(p)) for p in parameters if p.get("required")]
+    query = [(name, value) for name, value in required if "{" + name + "}" not in template]
+    if query:
+        path += "?" + urllib.parse.urlencode(query)
+    headers = dict(BASIC)
+    content = resolve(operation.get("requestBody", {})).get("content", {})
+    body = None
+    if "application/json" in content:
+        schema = resolve(content["application/json"]["schema"])
+        properties = schema.get("properties", {})
+        fields = {name: example(properties[name]) for name in schema.get("required", [])}
+        if template == "/auth/api-key":
+            fields = {"apiKey": emulator.api_key}
+        elif template == "/auth/refresh":
+            fields = {"refreshToken": login(emulator)["refresh_token"]}
+        body, headers["Content-Type"] = json.dumps(fields).encode(), "application/json"
+    elif "multipart/form-data" in content:
+        body, headers["Content-Type"] = multipart(), MULTIPART
+    return path, body, headers
+
+
+@pytest.mark.parametrize(("method", "template"), OPERATIONS, ids=[" ".join(o) for o in OPERATIONS])
+def test_every_operation_answers_its_success_as_the_spec_declares(
+    video_api_emulator: Emulator, method: str, template: str
+) -> None:
+    responses = SPEC["paths"][template][method.lower()]["responses"]
+    declared = min(int(code) for code in responses if code.startswith("2"))
+    path, body, headers = operation_request(video_api_emulator, method, template)
+    status, _, raw = call(video_api_emulator, method, path, body, headers)
+    assert status == declared, raw[:300]
+    content = resolve(responses[str(declared)]).get("content", {}).get("application/json")
+    if content is None:
+        assert raw == b""
+    else:
+        validator = jsonschema.Draft4Validator(
+            json_schema(content["schema"]), format_checker=FORMATS
+        )
+        validator.validate(json.loads(raw))
+
+
+def test_the_spec_has_59_operations() -> None:
+    assert len(OPERATIONS) == 59
+
+
+def test_spec_data_is_generated_from_openapi_yaml() -> None:
+    """spec_data.json is what tools/emulator_data.py makes of openapi.yaml today."""
+    result = subprocess.run(
+        [sys.executable, "tools/emulator_data.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+# -- routing, methods and credentials --------------------------------------------------------
+
+
+def problem_of(raw: bytes) -> tuple[str, str]:
+    problem = json.loads(raw)
+    return problem["type"], problem["title"]
+
+
+def test_unknown_path_is_a_json_404(video_api_emulator: Emulator) -> None:
+    status, headers, raw = call(video_api_emulator, "GET", "/videos/vi1/unknown", headers=BASIC)
+    assert (status, headers["Content-Type"], problem_of(raw)) == (
+        404,
+        "application/json",
+        (REFERENCE + "unrecognized-request-url", "Unrecognized request URL."),
+    )
+
+
+@pytest.mark.parametrize("method", ["PUT", "TRACE", "FOO"])
+def test_undeclared_method_is_a_json_405_with_allow(
+    video_api_emulator: Emulator, method: str
+) -> None:
+    status, headers, raw = call(video_api_emulator, method, "/videos/vi1", headers=BASIC)
+    assert (status, headers["Allow"], json.loads(raw)["type"]) == (
+        405,
+        "DELETE, GET, PATCH",
+        REFERENCE + "method-not-allowed",
+    )
+
+
+def test_head_is_a_405_without_body(video_api_emulator: Emulator) -> None:
+    status, headers, raw = call(video_api_emulator, "HEAD", "/videos", headers=BASIC)
+    assert (status, headers["Allow"], headers["Content-Type"], raw) == (
+        405,
+        "GET, POST",
+        "application/json",
+        b"",
+    )
+
+
+def test_query_string_does_not_change_the_route(video_api_emulator: Emulator) -> None:
+    assert call(video_api_emulator, "GET", "/players?currentPage=1", headers=BASIC)[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("authorization", "kind"),
+    [
+        (None, "authentication-invalid-access-token"),
+        ("Basic " + base64.b64encode(b"wrong-key:").decode(), "authentication-invalid-api-key"),
+        (
+            "Basic " + base64.b64encode(b"demo-api-key:pw").decode(),
+            "authentication-invalid-api-key",
+        ),
+        ("Basic !!!", "authentication-invalid-api-key"),
+        ("Bearer bogus", "authentication-invalid-access-token"),
+    ],
+    ids=["none", "wrong key", "password", "not base64", "bogus bearer"],
+)
+def test_protected_operation_refuses_bad_credentials(
+    video_api_emulator: Emulator, authorization: str | None, kind: str
+) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    status, _, raw = call(video_api_emulator, "GET", "/players", headers=headers)
+    assert (status, json.loads(raw)["type"]) == (401, REFERENCE + kind)
+
+
+def test_basic_refusal_challenges_for_basic(video_api_emulator: Emulator) -> None:
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"wrong-key:").decode()}
+    headers = call(video_api_emulator, "GET", "/players", headers=wrong)[1]
+    assert headers["WWW-Authenticate"] == 'Basic realm="api.video"'
+
+
+def test_bearer_from_login_opens_any_operation(video_api_emulator: Emulator) -> None:
+    token = login(video_api_emulator)["access_token"]
+    assert call(video_api_emulator, "GET", "/webhooks", headers=bearer(token))[0] == 200
+
+
+def test_basic_scheme_name_is_case_insensitive(video_api_emulator: Emulator) -> None:
+    lower = {"Authorization": BASIC["Authorization"].replace("Basic", "basic")}
+    assert call(video_api_emulator, "GET", "/webhooks", headers=lower)[0] == 200
+
+
+def test_upload_with_a_token_needs_no_credentials(video_api_emulator: Emulator) -> None:
+    status, _, _ = call(
+        video_api_emulator,
+        "POST",
+        "/upload?token=to1tcmSFHeYY5KzyhOqVKMKb",
+        multipart(),
+        {"Content-Type": MULTIPART},
+    )
+    assert status == 201
+
+
+def test_upload_without_its_token_is_refused(video_api_emulator: Emulator) -> None:
+    status, _, raw = call(
+        video_api_emulator, "POST", "/upload", multipart(), {"Content-Type": MULTIPART}
+    )
+    assert (status, json.loads(raw)["name"]) == (400, "token")
+
+
+def test_api_answers_carry_rate_limit_headers(video_api_emulator: Emulator) -> None:
+    headers = call(video_api_emulator, "GET", "/players", headers=BASIC)[1]
+    assert [headers[f"X-RateLimit-{name}"] for name in ("Limit", "Remaining", "Retry-After")] == [
+        "1000",
+        "1000",
+        "60",
+    ]
+
+
+def test_auth_answers_carry_no_rate_limit_headers(video_api_emulator: Emulator) -> None:
+    headers = call(video_api_emulator, "POST", "/auth/api-key", '{"apiKey": "demo-api-key"}')[1]
+    assert headers["X-RateLimit-Limit"] is None
+
+
+# -- answers: ids echoed, links on this server ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/players/plEcho0123456789", "playerId"),
+        ("/live-streams/liEcho0123456789", "liveStreamId"),
+        ("/webhooks/webhookEcho0123456789", "webhookId"),
+        ("/upload-tokens/toEcho0123456789", "token"),
+    ],
+)
+def test_answer_echoes_the_id_of_the_path(
+    video_api_emulator: Emulator, path: str, field: str
+) -> None:
+    raw = call(video_api_emulator, "GET", path, headers=BASIC)[2]
+    assert json.loads(raw)[field] == path.rsplit("/", 1)[1]
+
+
+def test_echoed_id_is_spliced_everywhere_the_example_had_it(video_api_emulator: Emulator) -> None:
+    raw = call(video_api_emulator, "GET", "/videos/viEcho0123456789/captions/en", headers=BASIC)[2]
+    assert json.loads(raw)["src"] == "https://cdn.api.video/vod/viEcho0123456789/captions/en.vtt"
+
+
+def test_static_pagination_links_point_to_the_emulator(video_api_emulator: Emulator) -> None:
+    raw = call(video_api_emulator, "GET", "/players", headers=BASIC)[2]
+    uris = [link["uri"] for link in json.loads(raw)["pagination"]["links"]]
+    assert uris and all(uri.startswith(video_api_emulator.url + "/players?") for uri in uris)
+
+
+def test_delete_answers_204_without_body_or_content_type(video_api_emulator: Emulator) -> None:
+    status, headers, raw = call(video_api_emulator, "DELETE", "/players/pl1", headers=BASIC)
+    assert (status, headers["Content-Type"], headers["Content-Length"], raw) == (
+        204,
+        None,
+        None,
+        b"",
+    )
+
+
+# -- the video store -------------------------------------------------------------------------
+
+
+def test_created_video_is_what_get_answers(video_api_emulator: Emulator) -> None:
+    video = create_video(video_api_emulator, tags=["a"], metadata=[{"key": "k", "value": "v"}])
+    raw = call(video_api_emulator, "GET", f"/videos/{video['videoId']}", headers=BASIC)[2]
+    assert json.loads(raw) == video
+
+
+def test_created_video_takes_the_body_attributes(video_api_emulator: Emulator) -> None:
+    attributes = {
+        "title": "T",
+        "description": "D",
+        "tags": ["x", "y"],
+        "metadata": [{"key": "Author", "value": "Me"}],
+        "public": False,
+        "panoramic": True,
+        "mp4Support": False,
+        "playerId": "pl1",
+        "language": "fr",
+    }
+    video = create_video(video_api_emulator, **attributes)
+    assert {name: video[name] for name in attributes} == attributes
+
+
+def test_created_videos_get_fresh_ids(video_api_emulator: Emulator) -> None:
+    first, second = create_video(video_api_emulator), create_video(video_api_emulator)
+    assert first["videoId"] != second["videoId"]
+    assert VIDEO_ID.fullmatch(first["videoId"]) and VIDEO_ID.fullmatch(second["videoId"])
+
+
+def test_created_video_dates_are_iso_8601_in_utc(video_api_emulator: Emulator) -> None:
+    video = create_video(video_api_emulator)
+    dates = [video[name] for name in ("createdAt", "updatedAt", "publishedAt")]
+    assert all(RFC3339.fullmatch(date) and date.endswith("+00:00") for date in dates)
+
+
+def test_created_video_assets_are_on_the_emulator(video_api_emulator: Emulator) -> None:
+    video = create_video(video_api_emulator)
+    player = f"{video_api_emulator.url}/vod/{video['videoId']}"
+    assert video["assets"] == {
+        "iframe": f'<iframe src="{player}" width="100%" height="100%" frameborder="0" '
+        'scrolling="no" allowfullscreen=""></iframe>',
+        "player": player,
+        "hls": f"{player}/hls/manifest.m3u8",
+        "thumbnail": f"{player}/thumbnail.jpg",
+        "mp4": f"{player}/mp4/source.mp4",
+    }
+
+
+def test_patch_changes_the_video_and_null_removes_the_player(
+    video_api_emulator: Emulator,
+) -> None:
+    video = create_video(video_api_emulator, playerId="pl1")
+    path = f"/videos/{video['videoId']}"
+    call(video_api_emulator, "PATCH", path, '{"title": "New", "playerId": null}', BASIC)
+    changed = json.loads(call(video_api_emulator, "GET", path, headers=BASIC)[2])
+    assert (changed["title"], "playerId" in changed) == ("New", False)
+
+
+def test_deleted_video_is_not_found(video_api_emulator: Emulator) -> None:
+    path = f"/videos/{create_video(video_api_emulator)['videoId']}"
+    assert call(video_api_emulator, "DELETE", path, headers=BASIC)[0] == 204
+    status, _, raw = call(video_api_emulator, "GET", path, headers=BASIC)
+    assert (status, json.loads(raw)) == (
+        404,
+        {
+            "type": REFERENCE + "resource-not-found",
+            "title": "The requested resource was not found.",
+            "name": "videoId",
+            "status": 404,
+        },
+    )
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+def test_unknown_video_is_not_found(video_api_emulator: Emulator, method: str) -> None:
+    body = "{}" if method == "PATCH" else None
+    status, _, raw = call(video_api_emulator, method, "/videos/viNope", body, BASIC)
+    assert (status, json.loads(raw)["type"]) == (404, REFERENCE + "resource-not-found")
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("{}", ("attribute-required", "title")),
+        ('{"title": 1}', ("invalid-attribute", "title")),
+        ('{"title": "t", "tags": "a"}', ("invalid-attribute", "tags")),
+        ('{"title": "t", "metadata": [{"key": 1}]}', ("invalid-attribute", "metadata")),
+        ('{"title": "t", "public": "yes"}', ("invalid-attribute", "public")),
+        ("[]", ("invalid-attribute", "title")),
+    ],
+)
+def test_video_creation_body_is_validated(
+    video_api_emulator: Emulator, body: str, problem: tuple[str, str]
+) -> None:
+    status, _, raw = call(video_api_emulator, "POST", "/videos", body, BASIC)
+    answer = json.loads(raw)
+    assert (status, answer["type"], answer["name"]) == (400, REFERENCE + problem[0], problem[1])
+
+
+def titles(emulator: Emulator, query: str) -> list[str]:
+    status, _, raw = call(emulator, "GET", "/videos?" + query, headers=BASIC)
+    assert status == 200, raw
+    return [video["title"] for video in json.loads(raw)["data"]]
+
+
+@pytest.fixture
+def library(video_api_emulator: Emulator) -> Emulator:
+    """Three videos, created in this order."""
+    create_video(video_api_emulator, title="Maths basics", tags=["maths", "intro"])
+    create_video(
+        video_api_emulator,
+        title="Advanced maths",
+        tags=["maths"],
+        metadata=[{"key": "Author", "value": "John Doe"}],
+    )
+    create_video(video_api_emulator, title="Cooking", description="Pasta", tags=["intro"])
+    return video_api_emulator
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", ["Maths basics", "Advanced maths", "Cooking"]),
+        ("title=maths", ["Advanced maths"]),
+        ("description=Pas", ["Cooking"]),
+        ("tags[]=maths", ["Maths basics", "Advanced maths"]),
+        ("tags[]=maths&tags[]=intro", ["Maths basics"]),
+        ("metadata[Author]=John%20Doe", ["Advanced maths"]),
+        ("metadata[Author]=Jane", []),
+        ("liveStreamId=li1", []),
+        ("sortBy=title", ["Advanced maths", "Cooking", "Maths basics"]),
+        ("sortBy=title&sortOrder=desc", ["Maths basics", "Cooking", "Advanced maths"]),
+        ("sortOrder=desc", ["Cooking", "Advanced maths", "Maths basics"]),
+        ("pageSize=2&currentPage=2", ["Cooking"]),
+        ("pageSize=2&currentPage=3", []),
+    ],
+)
+def test_video_list_filters_sorts_and_pages(
+    library: Emulator, query: str, expected: list[str]
+) -> None:
+    assert titles(library, query) == expected
+
+
+def test_video_list_pagination_and_absolute_links(library: Emulator) -> None:
+    raw = call(library, "GET", "/videos?tags[]=maths&pageSize=1&currentPage=2", headers=BASIC)[2]
+    pagination = json.loads(raw)["pagination"]
+    base = f"{library.url}/videos?tags%5B%5D=maths&"
+    assert pagination == {
+        "currentPage": 2,
+        "pageSize": 1,
+        "pagesTotal": 2,
+        "itemsTotal": 2,
+        "currentPageItems": 1,
+        "links": [
+            {"rel": "self", "uri": base + "currentPage=2&pageSize=1"},
+            {"rel": "first", "uri": base + "currentPage=1&pageSize=1"},
+            {"rel": "previous", "uri": base + "currentPage=1&pageSize=1"},
+            {"rel": "last", "uri": base + "currentPage=2&pageSize=1"},
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "title"),
+    [
+        ("pageSize=0", "pageSize", "This parameter is out of the allowed range of values."),
+        ("pageSize=101", "pageSize", "This parameter is out of the allowed range of values."),
+        ("currentPage=0", "currentPage", "This parameter is out of the allowed range of values."),
+        ("currentPage=x", "currentPage", "A query parameter is invalid."),
+        ("sortBy=size", "sortBy", "A query parameter is invalid."),
+        ("sortOrder=up", "sortOrder", "A query parameter is invalid."),
+    ],
+)
+def test_video_list_query_is_validated(
+    video_api_emulator: Emulator, query: str, name: str, title: str
+) -> None:
+    status, _, raw = call(video_api_emulator, "GET", "/videos?" + query, headers=BASIC)
+    problem = json.loads(raw)
+    assert (status, problem["type"], problem["name"], problem["title"]) == (
+        400,
+        REFERENCE + "request-invalid-query-parameter",
+        name,
+        title,
+    )
+
+
+# -- request bodies ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", ["[]", '"text"', "{", ""])
+def test_json_operation_refuses_a_body_that_is_not_an_object(
+    video_api_emulator: Emulator, body: str
+) -> None:
+    status, _, raw = call(video_api_emulator, "POST", "/players", body, BASIC)
+    assert (status, problem_of(raw)) == (
+        400,
+        (REFERENCE + "invalid-attribute", "The request body must be a JSON object."),
+    )
+
+
+def test_upload_refuses_a_body_that_is_not_multipart(video_api_emulator: Emulator) -> None:
+    headers = {**BASIC, "Content-Type": "application/json"}
+    status, _, raw = call(video_api_emulator, "POST", "/watermarks", "{}", headers)
+    assert (status, json.loads(raw)["type"]) == (400, REFERENCE + "uploaded-file-no-file")
+
+
+def raw_exchange(emulator: Emulator, request: bytes) -> bytes:
+    """Send bytes as they are, then read until the server closes (or 5 s pass)."""
+    with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        return received
+
+
+def test_chunked_body_is_read_and_the_connection_stays_usable(
+    video_api_emulator: Emulator,
+) -> None:
+    body = json.dumps({"title": "Chunked"}).encode()
+    chunked = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(part), part) for part in (body[:5], body[5:]))
+    created = b"POST /videos HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+    created += b"Authorization: " + BASIC["Authorization"].encode() + b"\r\n\r\n"
+    created += chunked + b"0\r\nTrailer: t\r\n\r\n"
+    listed = b"GET /videos HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    listed += b"Authorization: " + BASIC["Authorization"].encode() + b"\r\n\r\n"
+    answer = raw_exchange(video_api_emulator, created + listed)
+    assert re.findall(rb"HTTP/1\.1 (\d{3}) ", answer) == [b"201", b"200"]
+    assert video_api_emulator.requests[0].json() == {"title": "Chunked"}
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"Content-Length: abc",
+        b"Content-Length: -1",
+        b"Content-Length: 1, 2",
+        b"Transfer-Encoding: gzip",
+        b"Transfer-Encoding: chunked\r\n\r\nzz",
+    ],
+    ids=["not a number", "negative", "two lengths", "not chunked", "bad chunk size"],
+)
+def test_undelimitable_body_is_a_400_and_a_close(
+    video_api_emulator: Emulator, framing: bytes
+) -> None:
+    request = b"POST /players HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n\r\n"
+    answer = raw_exchange(video_api_emulator, request)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert (head.split(b"\r\n")[0], b"Connection: close" in head, json.loads(body)["status"]) == (
+        b"HTTP/1.1 400 Bad Request",
+        True,
+        400,
+    )
+
+
+def test_huge_body_is_refused_before_it_is_read(video_api_emulator: Emulator) -> None:
+    request = b"POST /watermarks HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999999\r\n\r\n"
+    assert raw_exchange(video_api_emulator, request).startswith(b"HTTP/1.1 413 ")
+
+
+def test_oversized_json_body_is_a_413(video_api_emulator: Emulator) -> None:
+    body = b'{"name": "' + b"x" * JSON_BODY_LIMIT + b'"}'
+    status, _, raw = call(video_api_emulator, "POST", "/players", body, BASIC)
+    assert (status, json.loads(raw)["status"]) == (413, 413)
+
+
+def test_malformed_request_line_is_a_json_problem(video_api_emulator: Emulator) -> None:
+    answer = raw_exchange(video_api_emulator, b"GARBAGE\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert (head.split(b"\r\n")[0], json.loads(body)["status"]) == (
+        b"HTTP/1.1 400 Bad Request",
+        400,
+    )
+
+
+def send_all(emulator: Emulator, paths: list[str]) -> None:
+    """GET each path in turn on one kept-alive connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=5)
+    for path in paths:
+        connection.request("GET", path)
+        connection.getresponse().read()
+    connection.close()
+
+
+def test_history_keeps_the_newest_requests_of_a_path_and_counts_all(
+    video_api_emulator: Emulator,
+) -> None:
+    send_all(video_api_emulator, [f"/nope?n={number}" for number in range(MAX_RECORDED + 5)])
+    recorded = video_api_emulator.requests
+    assert (len(recorded), recorded[0].path, video_api_emulator.count("/nope")) == (
+        MAX_RECORDED,
+        "/nope?n=5",
+        MAX_RECORDED + 5,
+    )
+
+
+def test_history_keeps_a_rare_path_through_a_flood_of_another(
+    video_api_emulator: Emulator,
+) -> None:
+    login(video_api_emulator)
+    send_all(video_api_emulator, ["/nope"] * (MAX_RECORDED + 5))
+    assert video_api_emulator.requests[0].path == "/auth/api-key"
+
+
+def test_history_forgets_the_least_recently_requested_path(video_api_emulator: Emulator) -> None:
+    send_all(video_api_emulator, [f"/nope/{number}" for number in range(MAX_RECORDED_PATHS + 1)])
+    assert [r.path for r in video_api_emulator.requests[:1]] == ["/nope/1"]
+
+
+def test_recorded_bodies_are_trimmed(video_api_emulator: Emulator) -> None:
+    body = multipart(RECORDED_BODY_LIMIT)
+    headers = {**BASIC, "Content-Type": MULTIPART}
+    assert call(video_api_emulator, "POST", "/watermarks", body, headers)[0] == 200
+    assert video_api_emulator.requests[0].body == body[:RECORDED_BODY_LIMIT]

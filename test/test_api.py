@@ -1,17 +1,22 @@
-"""End-to-end tests of the documented surface, over real HTTP to the emulator on loopback.
+"""The runtime (``video_api.api_client``), its configuration and its exceptions, end to end
+over real HTTP to the emulator on loopback.
 
 They pin what a user of the AuthenticationApi page relies on: the objects returned,
-the bytes put on the wire, the exception raised for each failure, timeouts,
-configuration, and the connection pool's lifecycle.
+the bytes put on the wire, the exception raised for each failure, timeouts, logging,
+configuration, and the connection pool's lifecycle. Credentials are tested in test_auth.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
+import pprint
 import re
 import socket
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Dict, Iterator
 
@@ -20,18 +25,21 @@ import urllib3
 
 import video_api
 from video_api import api_client as api_client_module
-from video_api.apis import path_to_api, tag_to_api
-from video_api.apis.paths.auth_api_key import AuthApiKey
-from video_api.apis.paths.auth_refresh import AuthRefresh
+from video_api import exceptions, schemas
 from video_api.apis.tags import authentication_api
+from video_api.apis.tags.videos_api import VideosApi
 from video_api.configuration import Timeout
 from video_api.exceptions import (
     ApiConnectionError,
     ApiException,
+    ApiMissingFieldError,
+    ApiResponseError,
     ApiTimeoutError,
     ApiTypeError,
     ApiValueError,
+    AuthenticationError,
     BadRequestException,
+    ConflictException,
     ForbiddenException,
     NotFoundException,
     ServiceException,
@@ -42,13 +50,13 @@ from video_api.model.access_token import AccessToken
 from video_api.model.authenticate_payload import AuthenticatePayload
 from video_api.model.bad_request import BadRequest
 from video_api.model.refresh_token_payload import RefreshTokenPayload
-from video_api.paths import PathValues
 from video_api.paths.auth_api_key import post as auth_api_key_post
 from video_api.paths.auth_refresh import post as auth_refresh_post
 from video_api.schemas import unset
 from video_api.testing import Emulator, Fault
 
-DOCS = "https://docs.api.video/docs/"
+REFERENCE = "https://docs.api.video/reference/"  # where the spec's problem types live
+BAD_CREDENTIALS = REFERENCE + "authentication-invalid-user-credentials"
 BAD_KEY = "wrong-key-c0ffee-7f3a9b"
 VERSION = video_api.__version__
 PROBLEM_JSON = "application/problem+json"
@@ -67,6 +75,11 @@ def no_retry(emulator: Emulator) -> Iterator[authentication_api.AuthenticationAp
     """An AuthenticationApi whose client never retries, so one fault means one request."""
     with make_client(emulator, retries=0) as client:
         yield authentication_api.AuthenticationApi(client)
+
+
+def timeout_refused(timeout: Any) -> str:
+    """The message that refuses an unusable timeout, naming the value given."""
+    return f"timeout must be positive seconds, or (connect, read) of them, got {timeout!r}"
 
 
 def login(api: authentication_api.AuthenticationApi, emulator: Emulator) -> AccessToken:
@@ -108,6 +121,7 @@ def test_documented_example_returns_api_response_for_200(
     assert isinstance(api_response.response, urllib3.HTTPResponse)
     assert api_response.response.status == 200
     assert api_response.headers["Content-Type"] == "application/json"
+    assert api_response.headers["content-type"] == "application/json"  # any case
     assert api_response.retries == 0
     body = api_response.body
     assert isinstance(body, AccessToken)
@@ -116,6 +130,21 @@ def test_documented_example_returns_api_response_for_200(
     assert body["access_token"] == body.access_token and body.access_token
     assert body["refresh_token"] == body.refresh_token and body.refresh_token
     assert body.token_type == "Bearer"
+
+
+def test_pprint_of_the_whole_response_is_one_readable_line_without_tokens(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """The reference example does ``pprint(api_response)``: it names the response class, the
+    status, the body with its tokens shortened, the headers and the retries."""
+    api_response = api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key))
+    text = pprint.pformat(api_response, width=1_000)
+    token = api_response.body
+    assert text.startswith("ApiResponseFor200(response=<HTTPResponse 200 OK>, body=AccessToken(")
+    assert "expires_in=3600" in text
+    assert "headers={'Content-Type': 'application/json', 'Content-Length': " in text
+    assert text.endswith(", retries=0)")
+    assert token.access_token not in text and token.refresh_token not in text
 
 
 def test_access_token_returned_is_accepted_by_the_server(
@@ -149,31 +178,6 @@ def test_refresh_returns_new_tokens(
     assert sent.body == f'{{"refreshToken":"{first.refresh_token}"}}'.encode()
 
 
-def test_path_style_api_classes(client: video_api.ApiClient, emulator: Emulator) -> None:
-    """AuthApiKey(api_client).post and AuthRefresh(api_client).post run the same operations."""
-    tokens = AuthApiKey(client).post(body=AuthenticatePayload(api_key=emulator.api_key))
-    assert type(tokens) is auth_api_key_post.ApiResponseFor200
-    renewed = AuthRefresh(client).post(
-        body=RefreshTokenPayload(refresh_token=tokens.body.refresh_token)
-    )
-    assert type(renewed) is auth_refresh_post.ApiResponseFor200
-    assert [(r.method, r.path) for r in emulator.requests] == [
-        ("POST", "/auth/api-key"),
-        ("POST", "/auth/refresh"),
-    ]
-
-
-def test_tag_and_path_maps_name_the_api_classes() -> None:
-    """tag_to_api and path_to_api lead to the classes users call, by enum or plain string."""
-    tags = tag_to_api.tag_to_api
-    paths = path_to_api.path_to_api
-    assert tags[tag_to_api.TagValues.AUTHENTICATION] is authentication_api.AuthenticationApi
-    assert tags["Authentication"] is authentication_api.AuthenticationApi  # type: ignore[index]
-    assert paths[PathValues.AUTH_APIKEY] is AuthApiKey
-    assert paths[PathValues.AUTH_REFRESH] is AuthRefresh
-    assert paths["/auth/api-key"] is AuthApiKey  # type: ignore[index]
-
-
 # -- the bytes sent --------------------------------------------------------------------------
 
 
@@ -198,11 +202,46 @@ def test_request_line_body_and_headers(
 def test_dict_body_is_validated_and_sent_like_the_model(
     api: authentication_api.AuthenticationApi, emulator: Emulator, wire: bool
 ) -> None:
-    """A mapping body, keyed by wire or Python name, becomes the same bytes as the model."""
+    """A mapping body, keyed by wire or Python name, becomes the same bytes as the model, for
+    both operations."""
     body = {"apiKey": emulator.api_key} if wire else {"api_key": emulator.api_key}
     result = api.p_ost_auth_api_key(body=body)
     assert isinstance(result.body, AccessToken)
     assert emulator.requests[0].body == f'{{"apiKey":"{emulator.api_key}"}}'.encode()
+    refresh_token = result.body.refresh_token
+    mapping = {"refreshToken" if wire else "refresh_token": refresh_token}
+    assert isinstance(api.p_ost_auth_refresh(body=mapping).body, AccessToken)
+    assert emulator.requests[1].body == f'{{"refreshToken":"{refresh_token}"}}'.encode()
+
+
+@pytest.mark.parametrize("how", ["omitted", "unset"])
+def test_body_left_unset_sends_none_and_the_server_refuses(
+    api: authentication_api.AuthenticationApi, emulator: Emulator, how: str
+) -> None:
+    """``body`` defaults to ``unset`` (the reference page): the POST goes out empty, without a
+    Content-Type, and the server's 400 is raised."""
+    options: Dict[str, Any] = {} if how == "omitted" else {"body": schemas.unset}
+    with pytest.raises(BadRequestException) as caught:
+        api.p_ost_auth_api_key(**options)
+    assert caught.value.status == 400
+    (sent,) = emulator.requests
+    assert (sent.method, sent.path, sent.body) == ("POST", "/auth/api-key", b"")
+    assert "Content-Type" not in sent.headers
+
+
+@pytest.mark.parametrize("body", ["api_key_example", ["apiKey"], 42, None], ids=repr)
+def test_body_neither_model_nor_mapping_raises_before_sending(
+    api: authentication_api.AuthenticationApi, emulator: Emulator, body: Any
+) -> None:
+    """A body that is not the model or a mapping of its fields is an ApiTypeError naming the
+    operation, the model and the type given; nothing is sent."""
+    with pytest.raises(ApiTypeError) as caught:
+        api.p_ost_auth_api_key(body=body)
+    assert str(caught.value) == (
+        "p_ost_auth_api_key: body must be AuthenticatePayload (or a mapping of its fields), "
+        f"got {type(body).__name__}"
+    )
+    assert emulator.requests == []
 
 
 def test_invalid_dict_body_raises_before_sending(
@@ -214,6 +253,19 @@ def test_invalid_dict_body_raises_before_sending(
     message = str(caught.value)
     assert "AuthenticatePayload" in message and "apiKey" in message
     assert "str" in message and "int" in message
+    assert emulator.requests == []
+
+
+def test_misspelt_dict_body_key_raises_before_sending(
+    api: authentication_api.AuthenticationApi, emulator: Emulator
+) -> None:
+    """A mapping with a misspelt field name is refused locally with a suggestion."""
+    with pytest.raises(ApiTypeError) as caught:
+        api.p_ost_auth_api_key(body={"apikey": emulator.api_key})
+    assert str(caught.value).startswith(
+        "AuthenticatePayload got an unexpected keyword 'apikey'; did you mean 'api_key'?"
+    )
+    assert emulator.api_key not in str(caught.value)
     assert emulator.requests == []
 
 
@@ -231,37 +283,51 @@ def test_wrong_model_as_body_raises_api_type_error(
     assert emulator.requests == []
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
 def test_unsupported_content_type_raises_api_value_error(
-    api: authentication_api.AuthenticationApi, emulator: Emulator
+    api: authentication_api.AuthenticationApi, emulator: Emulator, content_type: str
 ) -> None:
-    """content_type='text/plain' cannot be served: ApiValueError, nothing sent."""
-    with pytest.raises(ApiValueError, match="text/plain"):
+    """A content_type that is not JSON cannot be served: ApiValueError, nothing sent."""
+    with pytest.raises(ApiValueError) as caught:
         api.p_ost_auth_api_key(
-            body=AuthenticatePayload(api_key=emulator.api_key), content_type="text/plain"
+            body=AuthenticatePayload(api_key=emulator.api_key), content_type=content_type
         )
+    assert str(caught.value) == (
+        f"p_ost_auth_api_key: content_type {content_type!r} is not supported; "
+        "this operation sends application/json"
+    )
     assert emulator.requests == []
 
 
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "application/vnd.api+json"]
+)
 def test_json_content_type_with_parameters_is_sent_as_given(
-    api: authentication_api.AuthenticationApi, emulator: Emulator
+    api: authentication_api.AuthenticationApi, emulator: Emulator, content_type: str
 ) -> None:
-    """A JSON content_type with a charset parameter is accepted and put on the wire."""
-    api.p_ost_auth_api_key(
-        body=AuthenticatePayload(api_key=emulator.api_key),
-        content_type="application/json; charset=utf-8",
+    """A JSON content_type, with parameters or a ``+json`` suffix, is accepted and put on the
+    wire with the JSON body."""
+    result = api.p_ost_auth_api_key(
+        body=AuthenticatePayload(api_key=emulator.api_key), content_type=content_type
     )
-    assert emulator.requests[0].headers["Content-Type"] == "application/json; charset=utf-8"
+    assert isinstance(result.body, AccessToken)
+    assert emulator.requests[0].headers["Content-Type"] == content_type
+    assert emulator.requests[0].json() == {"apiKey": emulator.api_key}
 
 
+@pytest.mark.parametrize(
+    "accept",
+    [("application/json", "application/problem+json"), ["application/json", "*/*"]],
+    ids=["tuple", "list"],
+)
 def test_accept_content_types_is_sent_as_accept(
-    api: authentication_api.AuthenticationApi, emulator: Emulator
+    api: authentication_api.AuthenticationApi, emulator: Emulator, accept: Any
 ) -> None:
-    """accept_content_types becomes the Accept header, in order."""
+    """accept_content_types, a tuple or a list, becomes the Accept header, in order."""
     api.p_ost_auth_api_key(
-        body=AuthenticatePayload(api_key=emulator.api_key),
-        accept_content_types=("application/json", "application/problem+json"),
+        body=AuthenticatePayload(api_key=emulator.api_key), accept_content_types=accept
     )
-    assert emulator.requests[0].headers["Accept"] == "application/json, application/problem+json"
+    assert emulator.requests[0].headers["Accept"] == ", ".join(accept)
 
 
 # -- error statuses --------------------------------------------------------------------------
@@ -270,11 +336,14 @@ def test_accept_content_types_is_sent_as_accept(
 def test_wrong_api_key_raises_bad_request_with_problem(
     api: authentication_api.AuthenticationApi, emulator: Emulator
 ) -> None:
-    """A refused API key: BadRequestException carrying status, reason, headers, raw bytes and
-    the parsed ApiResponseFor400."""
+    """A refused API key: BadRequestException itself (not the token lifecycle's
+    AuthenticationError) carrying status, reason, headers, raw bytes, the retries and the
+    parsed ApiResponseFor400, whose body is also ``problem``."""
     with pytest.raises(BadRequestException) as caught:
         api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=BAD_KEY))
     error = caught.value
+    assert type(error) is BadRequestException
+    assert error.retries == 0
     assert isinstance(error, ApiException)
     assert isinstance(error, video_api.ApiException)
     assert error.status == 400
@@ -287,20 +356,26 @@ def test_wrong_api_key_raises_bad_request_with_problem(
     problem = error.api_response.body
     assert isinstance(problem, BadRequest)
     assert problem.title == "The user credentials were incorrect."
-    assert problem.type == DOCS + "authenticationinvalid_credentials"
+    assert problem.type == BAD_CREDENTIALS
     assert problem.status == 400
+    assert error.problem is problem
 
 
 def test_bad_request_message_says_status_title_type_and_hides_key(
     api: authentication_api.AuthenticationApi,
 ) -> None:
-    """str(e) tells what went wrong and never repeats the API key that was sent."""
-    with pytest.raises(BadRequestException) as caught:
+    """str(e) tells what went wrong, in the README's form, and never repeats the API key that
+    was sent; the reference example's ``"... %s" % e`` prints it."""
+    with pytest.raises(video_api.ApiException) as caught:
         api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=BAD_KEY))
     message = str(caught.value)
-    assert "400" in message
-    assert "The user credentials were incorrect." in message
-    assert DOCS + "authenticationinvalid_credentials" in message
+    assert message == (
+        f"(400) Bad Request: The user credentials were incorrect. [type: {BAD_CREDENTIALS}]"
+    )
+    template = "Exception when calling AuthenticationApi->p_ost_auth_api_key: %s\n"
+    assert template % caught.value == (
+        f"Exception when calling AuthenticationApi->p_ost_auth_api_key: {message}\n"
+    )
     assert BAD_KEY not in message
     assert BAD_KEY not in repr(caught.value)
 
@@ -325,11 +400,13 @@ def test_reused_refresh_token_raises_bad_request(
 
 
 def test_unknown_path_raises_not_found(client: video_api.ApiClient, emulator: Emulator) -> None:
-    """call_api on a path the server does not have: NotFoundException with the problem."""
+    """call_api on a path the server does not have: NotFoundException with the problem (the
+    spec's UnrecognizedRequestUrl)."""
     with pytest.raises(NotFoundException) as caught:
         client.call_api("/no/such/thing", "GET")
     assert caught.value.status == 404
-    assert caught.value.problem.title == "The resource was not found."
+    assert caught.value.problem.title == "Unrecognized request URL."
+    assert caught.value.problem.type == REFERENCE + "unrecognized-request-url"
     assert "404" in str(caught.value)
     assert emulator.requests[0].path == "/no/such/thing"
 
@@ -351,6 +428,8 @@ def test_missing_bearer_raises_unauthorized(
     ("code", "exception"),
     [
         (403, ForbiddenException),
+        (404, NotFoundException),
+        (409, ConflictException),
         (429, TooManyRequestsException),
         (500, ServiceException),
         (503, ServiceException),
@@ -367,12 +446,69 @@ def test_exception_class_per_status_family(
     with pytest.raises(exception) as caught:
         no_retry.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key))
     error = caught.value
-    assert isinstance(error, ApiException)
+    assert type(error) is exception
     assert error.status == code
+    assert type(error.api_response) is api_client_module.ApiResponse
     assert isinstance(error.problem, BadRequest)
     assert error.problem.status == code
     assert f"({code})" in str(error)
     assert emulator.count("/auth/api-key") == 1  # retries=0: exactly one request
+
+
+def test_status_without_a_class_of_its_own_is_a_plain_api_exception(
+    client: video_api.ApiClient, emulator: Emulator
+) -> None:
+    """A 405 has no dedicated class: ApiException itself, with the server's problem."""
+    with pytest.raises(ApiException) as caught:
+        client.call_api("/auth/api-key", "GET")
+    assert type(caught.value) is ApiException
+    assert caught.value.status == 405
+    assert caught.value.problem.title == "The method is not allowed here."
+    assert emulator.count("/auth/api-key") == 1
+
+
+def test_exception_tree_is_the_documented_one() -> None:
+    """Every exception the package defines is an OpenApiException; input errors are also the
+    builtin they stand for; each status family is an ApiException; the common ones are the
+    same classes from ``video_api``."""
+    assert issubclass(ApiTypeError, TypeError)
+    assert issubclass(ApiValueError, ValueError)
+    assert issubclass(ApiMissingFieldError, ApiTypeError)
+    assert issubclass(ApiMissingFieldError, ApiValueError)
+    assert issubclass(ApiResponseError, ApiException) and issubclass(ApiResponseError, ValueError)
+    assert issubclass(AuthenticationError, BadRequestException)
+    assert issubclass(ApiTimeoutError, ApiConnectionError)
+    for cls in (
+        BadRequestException,
+        UnauthorizedException,
+        ForbiddenException,
+        NotFoundException,
+        ConflictException,
+        TooManyRequestsException,
+        ServiceException,
+        ApiConnectionError,
+    ):
+        assert issubclass(cls, ApiException), cls
+    defined = [
+        obj
+        for obj in vars(exceptions).values()
+        if isinstance(obj, type) and issubclass(obj, BaseException)
+    ]
+    assert ApiException in defined and ConflictException in defined
+    for cls in defined:
+        assert issubclass(cls, video_api.OpenApiException), cls
+    for name in (
+        "OpenApiException",
+        "ApiException",
+        "ApiTypeError",
+        "ApiValueError",
+        "ApiAttributeError",
+        "ApiKeyError",
+        "ApiConnectionError",
+        "ApiTimeoutError",
+        "ConflictException",
+    ):
+        assert getattr(video_api, name) is getattr(exceptions, name), name
 
 
 def test_rate_limit_exposes_retry_after(
@@ -422,7 +558,7 @@ def test_problem_json_fault_body_is_parsed(
 ) -> None:
     """An injected 400 'application/problem+json' with sub-problems is parsed field by field."""
     problem = {
-        "type": DOCS + "attributeinvalid",
+        "type": REFERENCE + "invalid-attribute",
         "title": "An attribute is invalid.",
         "status": 400,
         "problems": [{"name": "apiKey", "title": "Too short."}],
@@ -452,10 +588,11 @@ def test_skip_deserialization_returns_raw_response(
     assert type(result) is api_client_module.ApiResponseWithoutDeserialization
     assert result.body is unset
     assert result.headers is unset
+    assert isinstance(result.response, urllib3.HTTPResponse)
     assert result.response.status == 200
     data = json.loads(result.response.data)
     assert data["expires_in"] == 3600
-    assert set(data) >= {"access_token", "refresh_token", "token_type"}
+    assert set(data) == {"access_token", "refresh_token", "token_type", "expires_in"}
 
 
 def test_skip_deserialization_does_not_raise_on_error_status(
@@ -483,6 +620,8 @@ def test_stream_with_skip_deserialization_reads_incrementally(
     assert all(0 < len(chunk) <= 8 for chunk in chunks)
     assert json.loads(b"".join(chunks))["expires_in"] == 3600
     result.response.release_conn()
+    assert isinstance(login(api, emulator), AccessToken)  # the connection went back to the pool
+    assert api.api_client.rest_client.pool.num_connections == 1
 
 
 def test_stream_without_skip_still_parses_body(
@@ -519,6 +658,63 @@ def test_per_call_timeout_raises_api_timeout_error(
     assert emulator.count("/auth/api-key") == 1
 
 
+@pytest.mark.parametrize("timeout", [5, 5.0, (2, 5), (2.0, 5.0), (3.05, 10)], ids=repr)
+def test_usable_per_call_timeouts_are_accepted(
+    api: authentication_api.AuthenticationApi, emulator: Emulator, timeout: Any
+) -> None:
+    """``timeout`` as an int, a float or a ``(connect, read)`` pair of them."""
+    result = api.p_ost_auth_api_key(
+        body=AuthenticatePayload(api_key=emulator.api_key), timeout=timeout
+    )
+    assert result.body.expires_in == 3600
+
+
+UNUSABLE_TIMEOUTS = [
+    "5",
+    (1, 2, 3),
+    [1],
+    -1,
+    0,
+    (0, 5),
+    (5, -1),
+    True,
+    math.nan,
+    math.inf,
+    (5, math.inf),
+]
+
+
+@pytest.mark.parametrize("timeout", UNUSABLE_TIMEOUTS, ids=repr)
+def test_unusable_per_call_timeout_raises_before_sending(
+    api: authentication_api.AuthenticationApi, emulator: Emulator, timeout: Any
+) -> None:
+    """A timeout the client cannot use, infinity included (a call never waits forever),
+    raises ApiValueError naming the value, and nothing is sent."""
+    with pytest.raises(ApiValueError) as caught:
+        api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key), timeout=timeout)
+    assert str(caught.value) == timeout_refused(timeout)
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize("timeout", [math.inf, "5", (5, math.inf), (1, 2, 3)], ids=repr)
+@pytest.mark.parametrize("way", ["api-method", "call_api"])
+def test_unusable_timeout_is_refused_before_the_token_exchange(
+    emulator: Emulator, way: str, timeout: Any
+) -> None:
+    """Bad input is raised before anything is sent (README, Errors): with bearer tokens, that
+    includes the POST /auth/api-key that would get the token; a number or a pair alike."""
+    configuration = video_api.Configuration(
+        host=emulator.url, api_key=emulator.api_key, auth="bearer"
+    )
+    with video_api.ApiClient(configuration) as client, pytest.raises(ApiValueError) as caught:
+        if way == "api-method":
+            VideosApi(client).list(_request_timeout=timeout)
+        else:
+            client.call_api("/videos", "GET", auth_settings=["bearerAuth"], timeout=timeout)
+    assert str(caught.value) == timeout_refused(timeout)
+    assert emulator.requests == []
+
+
 def test_configuration_timeout_applies_by_default(emulator: Emulator) -> None:
     """Without a per-call timeout, the configuration's bounds the wait."""
     emulator.add_fault("/auth/api-key", Fault.stall(3))
@@ -550,9 +746,73 @@ def test_connection_refused_raises_api_connection_error() -> None:
 # -- configuration ---------------------------------------------------------------------------
 
 
-def test_default_host_is_production() -> None:
-    """Configuration() points at https://ws.api.video."""
-    assert video_api.Configuration().host == "https://ws.api.video"
+def test_configuration_defaults() -> None:
+    """The documented defaults: production host, (5, 60) s timeouts, 2 retries, 16 pooled
+    connections, certificates verified, HTTP Basic for an API key, no credentials, no debug."""
+    configuration = video_api.Configuration()
+    assert configuration.host == "https://ws.api.video"
+    assert configuration.environment == "production"
+    assert configuration.timeout == (5.0, 60.0)
+    assert configuration.retries == configuration.max_retries == 2
+    assert configuration.connection_pool_maxsize == 16
+    assert configuration.verify_ssl is True
+    assert configuration.auth == "basic"
+    assert configuration.api_key is None and configuration.access_token is None
+    assert configuration.token is None and configuration.on_token is None
+    assert configuration.debug is False
+
+
+@pytest.mark.parametrize(
+    ("timeout", "connect", "read"), [(7, 7, 7), (2.5, 2.5, 2.5), ((5, 30), 5, 30)], ids=repr
+)
+def test_configuration_timeout_bounds_connect_and_read(
+    timeout: Any, connect: float, read: float
+) -> None:
+    """One number sets both the connect and the read timeout; a pair sets each."""
+    configuration = video_api.Configuration(timeout=timeout)
+    assert configuration.timeout == timeout
+    with video_api.ApiClient(configuration) as client:
+        bound = client.rest_client.timeout
+        assert (bound.connect_timeout, bound.read_timeout) == (connect, read)
+
+
+@pytest.mark.parametrize("timeout", UNUSABLE_TIMEOUTS, ids=repr)
+def test_configuration_refuses_an_unusable_timeout(timeout: Any) -> None:
+    """``Configuration(timeout=...)`` refuses what a call would, infinity included, when built
+    and when changed."""
+    with pytest.raises(ApiValueError) as caught:
+        video_api.Configuration(timeout=timeout)
+    assert str(caught.value) == timeout_refused(timeout)
+    configuration = video_api.Configuration()
+    with pytest.raises(ApiValueError):
+        configuration.timeout = timeout
+    assert configuration.timeout == (5.0, 60.0)
+
+
+@pytest.mark.parametrize("host", ["ftp://ws.api.video", "ws.api.video", "http://", ""])
+def test_host_that_is_not_an_http_url_is_refused(host: str) -> None:
+    """``host=`` must be an http(s) URL with a host name."""
+    with pytest.raises(ApiValueError) as caught:
+        video_api.Configuration(host=host)
+    assert str(caught.value) == f"Configuration.host must be an http(s) URL, got {host!r}"
+
+
+def test_verify_ssl_off_warns_once_at_the_caller() -> None:
+    """Turning certificate checks off warns, when the client is built: one UserWarning, with
+    the documented text, pointing at the line that built the client."""
+    configuration = video_api.Configuration(host="https://127.0.0.1:1", verify_ssl=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = video_api.ApiClient(configuration)
+    client.close()
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (
+            UserWarning,
+            "TLS certificate verification is off (verify_ssl=False): anyone on the network "
+            "path can read and change this client's traffic",
+        )
+    ]
+    assert caught[0].filename == __file__
 
 
 def test_sandbox_environment_host() -> None:
@@ -665,6 +925,115 @@ def test_client_repr_names_host_only(emulator: Emulator) -> None:
         assert emulator.url in repr(client)
         assert secret not in repr(client)
         assert secret not in repr(authentication_api.AuthenticationApi(client))
+
+
+def test_client_is_its_own_context_and_close_is_idempotent(emulator: Emulator) -> None:
+    """``with ApiClient(...) as c`` gives the client itself; closing twice is harmless."""
+    client = make_client(emulator)
+    with client as entered:
+        assert entered is client
+        login(authentication_api.AuthenticationApi(entered), emulator)
+    client.close()
+    client.close()
+    assert emulator.count("/auth/api-key") == 1
+
+
+def test_default_headers_go_on_every_request(emulator: Emulator) -> None:
+    """``ApiClient(configuration, header_name, header_value)`` and ``set_default_header`` add
+    headers to every request, API methods included; ``default_headers`` is read-only."""
+    configuration = video_api.Configuration(host=emulator.url, api_key=emulator.api_key)
+    with video_api.ApiClient(configuration, "X-Trace", "abc") as client:
+        login(authentication_api.AuthenticationApi(client), emulator)
+        client.set_default_header("X-Other", "def")
+        client.user_agent = "my-app/1.0"
+        VideosApi(client).list()
+        with pytest.raises(TypeError):
+            client.default_headers["X-Other"] = "changed"  # type: ignore[index]
+        assert client.default_headers["X-Other"] == "def"
+    first, second = emulator.requests
+    assert first.headers["X-Trace"] == "abc" and "X-Other" not in first.headers
+    assert first.headers["User-Agent"] == f"video-api-python/{VERSION}"
+    assert (second.headers["X-Trace"], second.headers["X-Other"]) == ("abc", "def")
+    assert second.headers["User-Agent"] == "my-app/1.0"
+
+
+@pytest.mark.parametrize("as_model", [False, True], ids=["dict", "model"])
+def test_call_api_sends_a_body_as_json_and_returns_the_decoded_answer(
+    client: video_api.ApiClient, emulator: Emulator, as_model: bool
+) -> None:
+    """``call_api(path, method, body=...)``: a dict or a model goes out as JSON in wire names;
+    the answer's ``body`` is the decoded JSON, not a model."""
+    body: Any = {"apiKey": emulator.api_key}
+    if as_model:
+        body = AuthenticatePayload(api_key=emulator.api_key)
+    response = client.call_api("/auth/api-key", "POST", body=body)
+    assert response.status == 200
+    assert isinstance(response.body, dict) and response.body["token_type"] == "Bearer"
+    (sent,) = emulator.requests
+    assert sent.json() == {"apiKey": emulator.api_key}
+    assert sent.headers["Content-Type"] == "application/json"
+
+
+def test_call_api_host_sends_one_call_elsewhere(emulator: Emulator) -> None:
+    """``call_api(..., host=URL)`` sends that call to another base URL, and only that one."""
+    with Emulator() as other, make_client(emulator) as client:
+        client.call_api("/auth/api-key", "POST", body={"apiKey": other.api_key}, host=other.url)
+        assert other.count("/auth/api-key") == 1
+        assert emulator.count() == 0
+        login(authentication_api.AuthenticationApi(client), emulator)
+        assert (other.count(), emulator.count()) == (1, 1)
+
+
+@pytest.fixture
+def debug_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """The ``video_api`` logger's records, at DEBUG."""
+    with caplog.at_level(logging.DEBUG, logger="video_api"):
+        yield caplog
+
+
+def test_debug_log_has_one_line_per_request_and_one_per_retry(
+    debug_log: pytest.LogCaptureFixture, emulator: Emulator
+) -> None:
+    """On the ``video_api`` logger, at DEBUG: a line for each retry with its cause, and one
+    for each request with its method, URL, status and time; no secret in any."""
+    emulator.add_fault("/auth/api-key", Fault.status(503, headers={"Retry-After": "0"}))
+    with make_client(emulator) as client:
+        token = login(authentication_api.AuthenticationApi(client), emulator)
+    lines = [r.getMessage() for r in debug_log.records if r.name == "video_api"]
+    assert len(lines) == 2, lines
+    assert lines[0] == "POST /auth/api-key: 503 Service Unavailable; retry 1 in 0.00 s"
+    assert lines[1].startswith(f"POST {emulator.url}/auth/api-key"), lines[1]
+    assert " -> 200 OK" in lines[1] and re.search(r" in \d+\.\d ms", lines[1]), lines[1]
+    assert all(r.levelno == logging.DEBUG for r in debug_log.records if r.name == "video_api")
+    for secret in (emulator.api_key, token.access_token, token.refresh_token):
+        assert not any(secret in line for line in lines)
+
+
+def test_debug_setting_logs_to_stderr_and_touches_no_other_logger(
+    emulator: Emulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """``Configuration(debug=True)``: the ``video_api`` logger at DEBUG with a stderr handler;
+    the root and urllib3 loggers are left as they were."""
+    package = logging.getLogger("video_api")
+    saved = (list(package.handlers), package.level)
+    others = {
+        name: (logging.getLogger(name).level, list(logging.getLogger(name).handlers))
+        for name in ("", "urllib3", "urllib3.connectionpool")
+    }
+    try:
+        configuration = video_api.Configuration(host=emulator.url, debug=True)
+        assert package.level == logging.DEBUG
+        with video_api.ApiClient(configuration) as client:
+            login(authentication_api.AuthenticationApi(client), emulator)
+        err = capfd.readouterr().err
+        assert f"POST {emulator.url}/auth/api-key" in err and " -> 200 OK" in err
+        assert emulator.api_key not in err
+        for name, state in others.items():
+            logger = logging.getLogger(name)
+            assert (logger.level, list(logger.handlers)) == state, name
+    finally:
+        package.handlers[:] = saved[0]
+        package.setLevel(saved[1])
 
 
 # -- connections: keep-alive and close -------------------------------------------------------

@@ -1,18 +1,20 @@
-"""The token lifecycle for ``bearerAuth`` calls, tested over real HTTP against the emulator.
+"""Auth: HTTP Basic with the API key, and the bearer token lifecycle, over real HTTP to the
+emulator; ``video_api.auth`` alone where no server is needed.
 
-Covers ``Configuration(api_key=/access_token=/token=/on_token=)``, ``AuthenticatedApiClient``,
-``ApiClient.call_api`` with ``auth_settings=["bearerAuth"]`` and ``video_api.auth.TokenManager``:
-first use, renewal before expiry, one renewing thread, refresh-token rotation, fallback to the
-API key, one replay on a 401, readable state, persistence, and secrets kept out of logs,
-exceptions and reprs. Token lifetimes are a few seconds, so every run is bounded in time.
+Covers the scheme a call gets (``Configuration(api_key=, auth=, access_token=, token=,
+on_token=)``, ``AuthenticatedApiClient``, ``call_api(auth_settings=...)``), ``BasicAuth``,
+and ``TokenManager``: first use, renewal before expiry, one renewing thread, refresh-token
+rotation, fallback to the API key, one replay on a 401, readable state, persistence, and
+secrets kept out of logs, exceptions and reprs. Expiry is driven by a fake clock given to the
+token manager, so no test sleeps for a token to age.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
-import math
 import os
 import secrets
 import subprocess
@@ -21,31 +23,58 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 import pytest
 
 import video_api
 from video_api.api_client import ApiResponse
 from video_api.apis.tags.authentication_api import AuthenticationApi
-from video_api.auth import TokenManager, TokenState
+from video_api.apis.tags.videos_api import VideosApi
+from video_api.auth import BasicAuth, TokenManager, TokenState
 from video_api.exceptions import (
     ApiException,
+    ApiTypeError,
+    ApiValueError,
     AuthenticationError,
     BadRequestException,
     UnauthorizedException,
 )
+from video_api.model.access_token import AccessToken
 from video_api.model.authenticate_payload import AuthenticatePayload
 from video_api.model.refresh_token_payload import RefreshTokenPayload
+from video_api.operation import Operation
 from video_api.testing import Emulator, Fault, RecordedRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = (2.0, 5.0)
 BEARER = ["bearerAuth"]
+API_KEY_SCHEME = ["apiKey"]
+LIFETIME = 3600  # the emulator's default token lifetime, in seconds
+MARGIN = 60  # renewal comes min(60 s, a tenth of the lifetime) before expiry
 SavedToken = Dict[str, Any]
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+class FakeClock:
+    """The token manager's clock, moved only by the test: ``time()`` (epoch seconds) and
+    ``monotonic()`` advance together. Whole and binary-exact steps keep comparisons exact."""
+
+    def __init__(self) -> None:
+        self._wall = 1_800_000_000.0
+        self._mono = 1_000.0
+
+    def time(self) -> float:
+        return self._wall
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def advance(self, seconds: float) -> None:
+        self._wall += seconds
+        self._mono += seconds
 
 
 @pytest.fixture
@@ -74,6 +103,18 @@ def manager(client: video_api.ApiClient) -> TokenManager:
     return client.auth
 
 
+def clocked(client: video_api.ApiClient, clock: FakeClock) -> TokenManager:
+    """Give ``client`` a TokenManager on ``clock``, reaching the auth endpoints through the
+    client as its own does; nothing is sent until a call needs a token."""
+    auth = TokenManager(
+        client.configuration,
+        lambda operation, body: client.call_operation(operation, body).body,
+        clock,
+    )
+    client.auth = auth
+    return auth
+
+
 def videos(client: video_api.ApiClient) -> ApiResponse[Any]:
     """GET /videos with the bearer token, checking the answer is the emulator's list."""
     response = client.call_api("/videos", "GET", auth_settings=BEARER)
@@ -94,12 +135,18 @@ def bearer_of(request: RecordedRequest) -> str:
     return token
 
 
+def basic(api_key: str) -> str:
+    """The Authorization value of HTTP Basic with ``api_key`` as user name, no password."""
+    return "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
+
+
 def refresh_tokens_sent(emulator: Emulator) -> List[str]:
     return [r.json()["refreshToken"] for r in sent(emulator, "/auth/refresh")]
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.005) -> bool:
-    """Poll ``predicate`` until true or ``timeout``; used where only time passing will do."""
+def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.002) -> bool:
+    """Poll ``predicate`` until true or ``timeout``: for another thread to get somewhere,
+    never for a token to age (the fake clock does that)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() >= deadline:
@@ -108,19 +155,408 @@ def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.005)
     return True
 
 
-# -- construction and the bearer header ---------------------------------------------------
+# -- which scheme a call gets ---------------------------------------------------------------
 
 
-def test_configuration_without_credentials_has_no_token_manager(emulator: Emulator) -> None:
-    """No credential, no lifecycle: a bearerAuth call goes out without Authorization and the
-    401 surfaces as UnauthorizedException; no auth endpoint is called behind the user's back."""
+def test_api_key_is_sent_with_http_basic_by_default(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """``Configuration(api_key=KEY)``: a call authorized by ``apiKey`` (``call_api`` with
+    ``auth_settings=["apiKey"]``, or an API method) carries ``Authorization: Basic
+    base64("KEY:")`` and nothing else happens: no token round trip."""
+    client = open_client(stack, emulator, api_key=emulator.api_key)
+    assert client.configuration.auth == "basic"
+    response = client.call_api("/videos", "GET", auth_settings=API_KEY_SCHEME)
+    assert response.status == 200 and response.body["data"] == []
+    page = VideosApi(client).list()
+    assert page.data == ()
+    expected = "Basic " + base64.b64encode(f"{emulator.api_key}:".encode()).decode()
+    assert [(r.method, r.path) for r in emulator.requests] == [("GET", "/videos")] * 2
+    assert [r.headers["Authorization"] for r in emulator.requests] == [expected] * 2
+    assert emulator.tokens_issued == 0
+    # The token manager is still there, for bearerAuth calls, and has not been used.
+    assert manager(client).state is TokenState.INVALID
+
+
+def test_refused_basic_key_raises_unauthorized_without_a_replay(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """A wrong key under Basic: the server's 401 is raised as UnauthorizedException after one
+    request (the same key would be refused again), with no token exchange and no key shown."""
+    wrong = "wrong-" + secrets.token_hex(16)
+    client = open_client(stack, emulator, api_key=wrong)
+    with pytest.raises(UnauthorizedException) as caught:
+        VideosApi(client).list()
+    error = caught.value
+    assert error.status == 401
+    assert error.headers["WWW-Authenticate"] == 'Basic realm="api.video"'
+    assert [r.path for r in emulator.requests] == ["/videos"]
+    assert emulator.requests[0].headers["Authorization"] == basic(wrong)
+    text = f"{error} {error!r}"
+    assert wrong not in text and basic(wrong).partition(" ")[2] not in text
+
+
+def test_auth_bearer_exchanges_the_key_for_a_token(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """``auth="bearer"``: the same ``apiKey`` calls get ``Authorization: Bearer <token>``, the
+    token from one POST /auth/api-key made on first use."""
+    saved: List[SavedToken] = []
+    client = open_client(
+        stack, emulator, api_key=emulator.api_key, auth="bearer", on_token=saved.append
+    )
+    assert emulator.requests == []
+    client.call_api("/videos", "GET", auth_settings=API_KEY_SCHEME)
+    VideosApi(client).list()
+    assert [r.path for r in emulator.requests] == ["/auth/api-key", "/videos", "/videos"]
+    assert emulator.requests[0].json() == {"apiKey": emulator.api_key}
+    assert "Authorization" not in emulator.requests[0].headers
+    assert [bearer_of(r) for r in sent(emulator, "/videos")] == [saved[0]["access_token"]] * 2
+
+
+def test_bearer_auth_setting_always_uses_the_token_lifecycle(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """Under the default Basic scheme, ``auth_settings=["bearerAuth"]`` still gets a token and
+    sends it; ``["apiKey"]`` on the same client stays Basic; no auth_settings sends none."""
+    client = open_client(stack, emulator, api_key=emulator.api_key)
+    videos(client)
+    client.call_api("/videos", "GET", auth_settings=API_KEY_SCHEME)
+    with pytest.raises(UnauthorizedException):
+        client.call_api("/videos", "GET")
+    assert [r.path for r in emulator.requests] == ["/auth/api-key", "/videos", "/videos", "/videos"]
+    first, second, third = sent(emulator, "/videos")
+    assert bearer_of(first)
+    assert second.headers["Authorization"] == basic(emulator.api_key)
+    assert "Authorization" not in third.headers
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda client: client.call_api("/videos", "GET", auth_settings=API_KEY_SCHEME),
+        lambda client: client.call_api("/videos", "GET", auth_settings=BEARER),
+        lambda client: VideosApi(client).list(),
+    ],
+    ids=["apiKey", "bearerAuth", "api-method"],
+)
+def test_missing_credentials_raise_before_anything_is_sent(
+    emulator: Emulator, call: Callable[[video_api.ApiClient], Any]
+) -> None:
+    """No credential configured: a call that needs one raises ApiValueError saying how to give
+    one, and nothing reaches the server (no request, no token exchange)."""
     with video_api.ApiClient(video_api.Configuration(host=emulator.url)) as client:
         assert client.auth is None
-        with pytest.raises(UnauthorizedException) as caught:
-            client.call_api("/videos", "GET", auth_settings=BEARER)
+        with pytest.raises(ApiValueError, match=r"needs credentials: give Configuration\(api_key="):
+            call(client)
+    assert emulator.requests == []
+
+
+def test_call_without_auth_settings_needs_no_credentials(emulator: Emulator) -> None:
+    """Without auth_settings, call_api sends no Authorization: the server's 401 is raised as is,
+    and no auth endpoint is called behind the user's back."""
+    configuration = video_api.Configuration(host=emulator.url)
+    with video_api.ApiClient(configuration) as client, pytest.raises(
+        UnauthorizedException
+    ) as caught:
+        client.call_api("/videos", "GET")
     assert caught.value.status == 401
     assert [r.path for r in emulator.requests] == ["/videos"]
-    assert emulator.requests[0].headers.get("Authorization") is None
+    assert "Authorization" not in emulator.requests[0].headers
+
+
+@pytest.mark.parametrize("settings", [{}, {"api_key": "k"}], ids=["no-credentials", "api-key"])
+def test_unknown_auth_setting_raises_before_anything_is_sent(
+    emulator: Emulator, stack: contextlib.ExitStack, settings: Dict[str, str]
+) -> None:
+    """An auth setting other than apiKey and bearerAuth is a mistake, named in the error."""
+    client = open_client(stack, emulator, **settings)
+    with pytest.raises(ApiValueError) as caught:
+        client.call_api("/videos", "GET", auth_settings=["apiKey", "oauth2"])
+    assert str(caught.value) == (
+        "GET /videos: unknown auth setting 'oauth2'; use 'apiKey' or 'bearerAuth'"
+    )
+    assert emulator.requests == []
+
+
+def test_unknown_auth_scheme_in_configuration_raises() -> None:
+    """``Configuration(auth=...)`` takes 'basic' or 'bearer', when built and when changed."""
+    with pytest.raises(ApiValueError) as caught:
+        video_api.Configuration(api_key="k", auth="oauth")
+    assert str(caught.value) == "Configuration.auth must be 'basic' or 'bearer', got 'oauth'"
+    configuration = video_api.Configuration(api_key="k")
+    with pytest.raises(ApiValueError, match="got 'Bearer'"):
+        configuration.auth = "Bearer"
+    assert configuration.auth == "basic"
+
+
+# -- AuthenticatedApiClient -----------------------------------------------------------------
+
+
+def test_authenticated_api_client_is_an_api_client_on_bearer_tokens(emulator: Emulator) -> None:
+    """``AuthenticatedApiClient(api_key, configuration)``: an ApiClient (exported by
+    ``video_api``) whose calls use bearer tokens, even the API methods, from one login; it
+    leaves the configuration it was given unchanged."""
+    assert video_api.AuthenticatedApiClient is video_api.api_client.AuthenticatedApiClient
+    assert "AuthenticatedApiClient" in video_api.__all__
+    configuration = video_api.Configuration(host=emulator.url, timeout=TIMEOUT)
+    with video_api.AuthenticatedApiClient(emulator.api_key, configuration) as client:
+        assert isinstance(client, video_api.ApiClient)
+        # The client works on a copy: the configuration given stays as it was.
+        assert (configuration.auth, configuration.api_key) == ("basic", None)
+        assert (client.configuration.auth, client.configuration.api_key) == (
+            "bearer",
+            emulator.api_key,
+        )
+        assert isinstance(client.auth, TokenManager)
+        videos(client)
+        VideosApi(client).list()
+    assert [r.path for r in emulator.requests] == ["/auth/api-key", "/videos", "/videos"]
+    tokens = {bearer_of(r) for r in sent(emulator, "/videos")}
+    assert len(tokens) == 1
+
+
+@pytest.mark.parametrize(
+    ("arguments", "host"),
+    [
+        ({}, "https://ws.api.video"),
+        ({"production": True}, "https://ws.api.video"),
+        ({"production": False}, "https://sandbox.api.video"),
+        ({"environment": "sandbox"}, "https://sandbox.api.video"),
+        ({"environment": "production"}, "https://ws.api.video"),
+    ],
+    ids=["default", "production", "production=False", "sandbox", "environment=production"],
+)
+def test_authenticated_api_client_environment(arguments: Dict[str, Any], host: str) -> None:
+    """``production=False`` (api.video's client) or ``environment="sandbox"`` target the
+    sandbox; building the client sends nothing."""
+    with video_api.AuthenticatedApiClient("key-without-network", **arguments) as client:
+        assert client.configuration.host == host
+        assert client.rest_client.pool is not None
+        assert f"{client.rest_client.pool.scheme}://{client.rest_client.pool.host}" == host
+        assert client.rest_client.pool.num_connections == 0
+        assert manager(client).state is TokenState.INVALID
+
+
+def test_production_flag_overrides_the_configuration_environment() -> None:
+    """``production=False`` wins over the configuration's environment; an explicit host wins
+    over both."""
+    sandbox = video_api.AuthenticatedApiClient(
+        "k", video_api.Configuration(environment="production"), production=False
+    )
+    assert sandbox.configuration.host == "https://sandbox.api.video"
+    pinned = video_api.AuthenticatedApiClient(
+        "k", video_api.Configuration(host="http://127.0.0.1:1"), production=False
+    )
+    assert pinned.configuration.host == "http://127.0.0.1:1"
+    sandbox.close()
+    pinned.close()
+
+
+def test_connect_gets_a_token_before_any_call(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """``connect()`` logs in at once (one POST /auth/api-key); the calls after it use that
+    token without another exchange."""
+    saved: List[SavedToken] = []
+    client = stack.enter_context(
+        video_api.AuthenticatedApiClient(
+            emulator.api_key,
+            video_api.Configuration(host=emulator.url, timeout=TIMEOUT, on_token=saved.append),
+        )
+    )
+    assert emulator.requests == []
+    client.connect()
+    assert [r.path for r in emulator.requests] == ["/auth/api-key"]
+    assert manager(client).state is TokenState.FRESH
+    VideosApi(client).list()
+    videos(client)
+    assert [r.path for r in emulator.requests] == ["/auth/api-key", "/videos", "/videos"]
+    assert [bearer_of(r) for r in sent(emulator, "/videos")] == [saved[0]["access_token"]] * 2
+
+
+def test_connect_with_a_refused_key_raises_authentication_error(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """A key the server refuses fails at ``connect()``, with the key kept out of the error."""
+    wrong = "wrong-" + secrets.token_hex(16)
+    client = stack.enter_context(
+        video_api.AuthenticatedApiClient(
+            wrong, video_api.Configuration(host=emulator.url, timeout=TIMEOUT)
+        )
+    )
+    with pytest.raises(AuthenticationError) as caught:
+        client.connect()
+    assert caught.value.status == 400
+    assert wrong not in str(caught.value)
+    assert [r.path for r in emulator.requests] == ["/auth/api-key"]
+
+
+@pytest.mark.parametrize(
+    ("api_key", "error", "message"),
+    [
+        ("", ApiValueError, "api_key must be printable ASCII"),
+        (None, ApiTypeError, "expects the API key as a str, got NoneType"),
+    ],
+    ids=repr,
+)
+def test_authenticated_api_client_without_a_key_is_refused(
+    emulator: Emulator, api_key: Any, error: type, message: str
+) -> None:
+    """No API key: bad input, raised when the client is built; nothing is sent."""
+    configuration = video_api.Configuration(host=emulator.url, timeout=TIMEOUT)
+    with pytest.raises(error, match=message):
+        video_api.AuthenticatedApiClient(api_key, configuration)
+    assert emulator.requests == []
+
+
+# -- BasicAuth and TokenManager on their own ------------------------------------------------
+
+
+def test_basic_auth_header_and_refusal() -> None:
+    """BasicAuth: the RFC 7617 value for user ``key`` and an empty password; a refusal is
+    final (no retry is worth it); its repr hides the key."""
+    strategy = BasicAuth("sk-0123456789")
+    assert strategy.header() == "Basic " + base64.b64encode(b"sk-0123456789:").decode()
+    assert strategy.refused(strategy.header()) is False
+    assert "sk-0123456789" not in repr(strategy)
+
+
+class FakeExchange:
+    """Stands for the server: answers each auth operation with the next AccessToken."""
+
+    def __init__(self, expires_in: Optional[int] = LIFETIME) -> None:
+        self.expires_in = expires_in
+        self.calls: List[tuple[str, Dict[str, Any]]] = []
+
+    def __call__(self, operation: Operation[AccessToken], body: Mapping[str, Any]) -> AccessToken:
+        self.calls.append((operation.path, dict(body)))
+        number = len(self.calls)
+        fields: Dict[str, Any] = {"access_token": f"a{number}", "refresh_token": f"r{number}"}
+        if self.expires_in is not None:
+            fields["expires_in"] = self.expires_in
+        return AccessToken(**fields)
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "renew_after"),
+    [(3600, 3540.0), (300, 270.0), (10, 9.0), (None, 3540.0)],
+    ids=["one-hour", "five-minutes", "ten-seconds", "unstated"],
+)
+def test_token_is_renewed_a_tenth_of_its_life_before_expiry_at_most_a_minute(
+    expires_in: Optional[int], renew_after: float
+) -> None:
+    """FRESH until ``min(60 s, lifetime / 10)`` before expiry, STALE from then, INVALID from
+    expiry; a lifetime the server does not state is taken as one hour. The token is renewed
+    only when asked for, on the first ask at or after the renewal point, with the refresh
+    token."""
+    clock, exchange = FakeClock(), FakeExchange(expires_in)
+    auth = TokenManager(video_api.Configuration(api_key="key"), exchange, clock)
+    lifetime = float(LIFETIME if expires_in is None else expires_in)
+    assert auth.state is TokenState.INVALID and exchange.calls == []
+    assert auth.header() == "Bearer a1"
+    assert auth.expires_at == clock.time() + lifetime
+    step = renew_after / 2
+    clock.advance(step)
+    assert auth.state is TokenState.FRESH
+    clock.advance(renew_after - step - 0.25)
+    assert auth.state is TokenState.FRESH and auth.header() == "Bearer a1"
+    clock.advance(0.25)
+    assert auth.state is TokenState.STALE and len(exchange.calls) == 1
+    assert auth.saved()["renew_before"] == lifetime - renew_after
+    assert auth.header() == "Bearer a2"
+    assert exchange.calls[1] == ("/auth/refresh", {"refreshToken": "r1"})
+    clock.advance(lifetime)
+    assert auth.state is TokenState.INVALID
+    assert auth.header() == "Bearer a3"
+    assert [path for path, _ in exchange.calls] == ["/auth/api-key"] + ["/auth/refresh"] * 2
+
+
+def test_refused_says_whether_a_renewed_token_is_worth_a_replay() -> None:
+    """After a 401 the refused token is dropped; a replay is worth it with an API key or a
+    refresh token to renew with, not with a static token alone."""
+    clock = FakeClock()
+    with_key = TokenManager(video_api.Configuration(api_key="key"), FakeExchange(), clock)
+    header = with_key.header()
+    assert with_key.refused(header) is True
+    assert with_key.state is TokenState.INVALID
+    assert with_key.header() == "Bearer a2"
+
+    static = TokenManager(video_api.Configuration(access_token="static"), FakeExchange(), clock)
+    assert static.header() == "Bearer static"
+    assert static.refused("Bearer static") is False
+    assert static.state is TokenState.INVALID
+
+    saved = {"access_token": "a", "refresh_token": "r", "expires_at": clock.time() + 600}
+    restored = TokenManager(video_api.Configuration(token=saved), FakeExchange(), clock)
+    assert restored.refused("Bearer a") is True
+    assert restored.header() == "Bearer a1"
+
+
+def test_a_refusal_of_a_replaced_token_keeps_the_new_one() -> None:
+    """A 401 to a token that another thread has already replaced drops nothing."""
+    auth = TokenManager(video_api.Configuration(api_key="key"), FakeExchange(), FakeClock())
+    old = auth.header()
+    auth.force_refresh()
+    assert auth.refused(old) is True
+    assert auth.state is TokenState.FRESH and auth.header() == "Bearer a2"
+
+
+class GatedClock(FakeClock):
+    """A FakeClock that holds one thread in its first ``monotonic()`` call until released, so
+    that thread has read the token, and not yet the time, while another thread renews."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gated: Optional[threading.Thread] = None
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def monotonic(self) -> float:
+        if threading.current_thread() is self.gated and not self.release.is_set():
+            self.entered.set()
+            assert self.release.wait(5.0)
+        return super().monotonic()
+
+
+@pytest.mark.parametrize("past", [LIFETIME - MARGIN, LIFETIME], ids=["stale", "expired"])
+def test_a_thread_that_read_the_old_token_uses_the_renewed_one(past: float) -> None:
+    """Thread B reads the token, then thread A renews it; when B goes on it finds the token
+    replaced and uses the new one: one renewal in all, whether the token was STALE or expired."""
+    clock, exchange = GatedClock(), FakeExchange()
+    auth = TokenManager(video_api.Configuration(api_key="key"), exchange, clock)
+    assert auth.header() == "Bearer a1"
+    clock.advance(past)
+    got: List[str] = []
+    late = threading.Thread(target=lambda: got.append(auth.header()))
+    clock.gated = late
+    late.start()
+    try:
+        assert clock.entered.wait(5.0)
+        assert auth.header() == "Bearer a2"  # thread A renews
+    finally:
+        clock.release.set()
+        late.join(5.0)
+    assert got == ["Bearer a2"]
+    assert [path for path, _ in exchange.calls] == ["/auth/api-key", "/auth/refresh"]
+
+
+def test_static_access_token_is_sent_as_bearer(
+    emulator: Emulator, api: AuthenticationApi, stack: contextlib.ExitStack
+) -> None:
+    """``Configuration(access_token=...)`` sends that token as is and never calls the auth
+    endpoints; with nothing to renew it with, a 401 is raised without a replay."""
+    token = api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key)).body
+    emulator.clear()
+    client = open_client(stack, emulator, access_token=token.access_token)
+    assert manager(client).state is TokenState.FRESH
+    videos(client)
+    VideosApi(client).list()  # no API key: apiKey operations take the token too
+    assert [bearer_of(r) for r in emulator.requests] == [token.access_token] * 2
+    emulator.revoke()
+    with pytest.raises(UnauthorizedException):
+        videos(client)
+    assert [r.path for r in emulator.requests] == ["/videos"] * 3
 
 
 def test_first_use_authenticates_with_api_key_and_sends_bearer(
@@ -139,116 +575,100 @@ def test_first_use_authenticates_with_api_key_and_sends_bearer(
     assert login.headers.get("Authorization") is None
     assert [bearer_of(r) for r in sent(emulator, "/videos")] == [saved[0]["access_token"]] * 3
     assert emulator.count("/auth/refresh") == 0
-    # Without auth_settings the token is not sent.
-    with pytest.raises(UnauthorizedException):
-        client.call_api("/videos", "GET")
-    assert emulator.requests[-1].headers.get("Authorization") is None
 
 
-def test_authenticated_api_client_is_an_api_client(emulator: Emulator) -> None:
-    """``AuthenticatedApiClient(api_key, configuration, environment)`` is the short form of
-    ``ApiClient(Configuration(api_key=...))``: an ApiClient that authenticates on first use."""
-    configuration = video_api.Configuration(host=emulator.url, timeout=TIMEOUT)
-    with video_api.AuthenticatedApiClient(emulator.api_key, configuration) as client:
-        assert isinstance(client, video_api.ApiClient)
-        assert client.configuration is configuration
-        videos(client)
-    assert [r.path for r in emulator.requests] == ["/auth/api-key", "/videos"]
-    assert bearer_of(emulator.requests[1])
-    production = video_api.AuthenticatedApiClient("key-without-network")
-    sandbox = video_api.AuthenticatedApiClient("key-without-network", environment="sandbox")
-    assert production.configuration.host == "https://ws.api.video"
-    assert sandbox.configuration.host == "https://sandbox.api.video"
-    assert isinstance(production.auth, TokenManager)
+# -- state, expiry, force_refresh (on a fake clock) -----------------------------------------
 
 
-def test_static_access_token_is_sent_as_bearer(
-    emulator: Emulator, api: AuthenticationApi, stack: contextlib.ExitStack
+def test_state_goes_invalid_fresh_stale_and_renews_once_per_point(
+    emulator: Emulator, stack: contextlib.ExitStack
 ) -> None:
-    """``Configuration(access_token=...)`` sends that token as is and never calls the auth
-    endpoints; with nothing to renew it with, a 401 is raised without a replay."""
-    token = api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key)).body
-    emulator.clear()
-    client = open_client(stack, emulator, access_token=token.access_token)
-    assert manager(client).state is TokenState.FRESH
-    videos(client)
-    videos(client)
-    assert [bearer_of(r) for r in emulator.requests] == [token.access_token] * 2
-    emulator.revoke()
-    with pytest.raises(UnauthorizedException):
-        videos(client)
-    assert [r.path for r in emulator.requests] == ["/videos"] * 3
-
-
-# -- state, expiry, force_refresh ---------------------------------------------------------
-
-
-def test_state_goes_invalid_fresh_stale_and_force_refresh_renews_once(
-    stack: contextlib.ExitStack,
-) -> None:
-    """INVALID before first use, FRESH after, STALE shortly before expiry (at 90 % of a 2 s
-    lifetime); a call then refreshes with the current refresh token; force_refresh() sends
-    exactly one /auth/refresh. ``expires_at`` is epoch seconds."""
-    emulator = start(stack, token_lifetime=2)
+    """INVALID before first use; FRESH up to ``renew_at`` (60 s before the hour is up); STALE
+    from ``renew_at``, when the next call makes exactly one /auth/refresh, with the current
+    refresh token, before its own request; INVALID at expiry, when the next call again makes
+    exactly one refresh first; force_refresh() sends exactly one more. Nothing is sent while
+    the state changes, only when a call needs the token. ``expires_at`` is epoch seconds."""
+    clock = FakeClock()
     saved: List[SavedToken] = []
     client = open_client(stack, emulator, api_key=emulator.api_key, on_token=saved.append)
-    auth = manager(client)
+    auth = clocked(client, clock)
     assert auth.state is TokenState.INVALID and not auth.is_fresh and auth.expires_at is None
 
     videos(client)
-    obtained = time.monotonic()
     assert auth.state is TokenState.FRESH and auth.is_fresh
-    assert auth.expires_at is not None
-    assert time.time() + 1.0 < auth.expires_at <= time.time() + 2.0
-    assert wait_for(lambda: auth.state is not TokenState.FRESH, timeout=3.0)
-    assert auth.state is TokenState.STALE, "the token went from FRESH straight to INVALID"
-    assert not auth.is_fresh
-    assert 1.5 <= time.monotonic() - obtained < 2.0
-    assert emulator.count("/auth/refresh") == 0  # nothing happens until the next call
+    assert auth.expires_at == clock.time() + LIFETIME == saved[0]["expires_at"]
 
-    videos(client)  # the stale token is renewed on demand
-    assert refresh_tokens_sent(emulator) == [saved[0]["refresh_token"]]
-    assert bearer_of(sent(emulator, "/videos")[-1]) == saved[1]["access_token"]
+    clock.advance(LIFETIME - MARGIN - 0.5)  # half a second before renew_at
     assert auth.state is TokenState.FRESH
-
-    before = auth.expires_at
-    auth.force_refresh()
-    assert refresh_tokens_sent(emulator) == [saved[0]["refresh_token"], saved[1]["refresh_token"]]
-    assert emulator.count("/auth/api-key") == 1
-    assert auth.state is TokenState.FRESH and auth.expires_at >= before
     videos(client)
-    assert bearer_of(sent(emulator, "/videos")[-1]) == saved[2]["access_token"]
+    assert emulator.count("/auth/refresh") == 0
+
+    clock.advance(0.5)  # renew_at
+    assert auth.state is TokenState.STALE and not auth.is_fresh
+    assert emulator.count() == 3  # nothing happens until the next call
+    emulator.clear()
+    videos(client)
+    assert [r.path for r in emulator.requests] == ["/auth/refresh", "/videos"]
+    assert refresh_tokens_sent(emulator) == [saved[0]["refresh_token"]]
+    assert bearer_of(emulator.requests[-1]) == saved[1]["access_token"]
+    assert auth.state is TokenState.FRESH
+    assert auth.expires_at == clock.time() + LIFETIME
+
+    clock.advance(LIFETIME)  # expired: INVALID
+    assert auth.state is TokenState.INVALID
+    emulator.clear()
+    videos(client)
+    videos(client)
+    assert [r.path for r in emulator.requests] == ["/auth/refresh", "/videos", "/videos"]
+    assert refresh_tokens_sent(emulator) == [saved[1]["refresh_token"]]
+    assert bearer_of(emulator.requests[-1]) == saved[2]["access_token"]
+
+    emulator.clear()
+    auth.force_refresh()
+    assert [r.path for r in emulator.requests] == ["/auth/refresh"]
+    assert refresh_tokens_sent(emulator) == [saved[2]["refresh_token"]]
+    videos(client)
+    assert bearer_of(emulator.requests[-1]) == saved[3]["access_token"]
+    assert len(saved) == 4
 
 
 def test_one_second_lifetime_does_not_hot_loop(stack: contextlib.ExitStack) -> None:
-    """With a 1 s token, about 3 s of back-to-back calls need a handful of refreshes, not one
-    per call: the renewal margin shrinks with the lifetime."""
+    """A 1 s token is renewed 0.1 s before expiry, not on every call: 48 calls spread over 3 s
+    (on the fake clock, one per 1/16 s) make exactly 3 refreshes, at 0.9375, 1.875 and 2.8125 s."""
     emulator = start(stack, token_lifetime=1)
-    client = open_client(stack, emulator, api_key=emulator.api_key)
-    calls, deadline = 0, time.monotonic() + 3.0
-    while time.monotonic() < deadline and calls < 20_000:
+    saved: List[SavedToken] = []
+    client = open_client(stack, emulator, api_key=emulator.api_key, on_token=saved.append)
+    clock = FakeClock()
+    clocked(client, clock)
+    refreshed_at: List[int] = []
+    for step in range(48):
+        before = emulator.count("/auth/refresh")
         videos(client)
-        calls += 1
-    assert calls > 20
+        if emulator.count("/auth/refresh") != before:
+            refreshed_at.append(step)
+        clock.advance(1 / 16)
+    assert saved[0]["renew_before"] == 0.1
+    assert refreshed_at == [15, 30, 45]
     assert emulator.count("/auth/api-key") == 1
-    assert 2 <= emulator.count("/auth/refresh") <= 5
+    assert emulator.count("/auth/refresh") == 3
+    assert emulator.count("/videos") == 48  # no call was refused and replayed
     assert emulator.refresh_token_reuses == 0
 
 
 def test_threads_keep_a_stale_token_while_one_refreshes_and_wait_once_it_expired(
-    stack: contextlib.ExitStack,
+    emulator: Emulator, stack: contextlib.ExitStack
 ) -> None:
     """While one thread's refresh is in flight, another thread with a still-valid (STALE) token
     uses it without waiting; a thread whose token has expired waits for that refresh and uses
     its result, and no second refresh is sent."""
-    emulator = start(stack, token_lifetime=2)
+    clock = FakeClock()
     saved: List[SavedToken] = []
     client = open_client(stack, emulator, api_key=emulator.api_key, on_token=saved.append)
-    auth = manager(client)
+    auth = clocked(client, clock)
     videos(client)
-    assert wait_for(lambda: auth.state is not TokenState.FRESH, timeout=3.0)
+    clock.advance(LIFETIME - MARGIN / 2)
     assert auth.state is TokenState.STALE
-    emulator.add_fault("/auth/refresh", Fault.stall(0.8))
+    emulator.add_fault("/auth/refresh", Fault.stall(0.5))
 
     outcome: Dict[str, Any] = {}
 
@@ -261,91 +681,99 @@ def test_threads_keep_a_stale_token_while_one_refreshes_and_wait_once_it_expired
     renewer = threading.Thread(target=renewing_caller)
     renewer.start()
     try:
-        assert wait_for(lambda: emulator.count("/auth/refresh") == 1, timeout=1.0)
+        assert wait_for(lambda: emulator.count("/auth/refresh") == 1, timeout=2.0)
         videos(client)  # STALE and the refresh is busy: keep the old token, do not wait
         assert renewer.is_alive() and len(saved) == 1, "the call waited for the refresh"
         assert bearer_of(sent(emulator, "/videos")[-1]) == saved[0]["access_token"]
 
-        assert wait_for(lambda: auth.state is TokenState.INVALID, timeout=1.0)
+        clock.advance(MARGIN / 2)
+        assert auth.state is TokenState.INVALID
         assert len(saved) == 1, "the refresh finished before the token expired"
         videos(client)  # INVALID: wait for the refresh in flight and use its token
+        assert len(saved) == 2
     finally:
         renewer.join(5.0)
     assert not renewer.is_alive()
     assert "error" not in outcome, outcome.get("error")
-    assert len(saved) == 2
     assert bearer_of(sent(emulator, "/videos")[-1]) == saved[1]["access_token"]
     assert refresh_tokens_sent(emulator) == [saved[0]["refresh_token"]]
     assert emulator.count("/auth/api-key") == 1
 
 
 def test_sixteen_threads_share_one_client_over_several_lifetimes(
-    stack: contextlib.ExitStack,
+    emulator: Emulator, stack: contextlib.ExitStack
 ) -> None:
-    """16 threads calling GET /videos through one client for ~5 s of 2 s tokens: no call fails,
-    one /auth/api-key, at most one refresh per lifetime (+1), and no refresh token twice."""
-    lifetime, duration, threads, max_calls = 2, 5.0, 16, 5_000
-    emulator = start(stack, token_lifetime=lifetime)
-    client = open_client(stack, emulator, api_key=emulator.api_key)
-    barrier = threading.Barrier(threads)
+    """16 threads call GET /videos through one client while the fake clock crosses six
+    renewal points, alternately into STALE and past expiry: no call fails, one
+    /auth/api-key, exactly one refresh per renewal point, and no refresh token twice."""
+    threads, phases, max_calls = 16, 6, 5_000
+    clock = FakeClock()
+    saved: List[SavedToken] = []
+    client = open_client(stack, emulator, api_key=emulator.api_key, on_token=saved.append)
+    clocked(client, clock)
+    videos(client)
+    barrier = threading.Barrier(threads + 1)
+    stop = threading.Event()
     calls = [0] * threads
     failures: List[str] = []
-    deadline: List[float] = []
 
     def worker(index: int) -> None:
         try:
-            if barrier.wait(timeout=10.0) == 0:
-                deadline.append(time.monotonic() + duration)
             barrier.wait(timeout=10.0)
-            while calls[index] < max_calls and time.monotonic() < deadline[0]:
-                try:
-                    videos(client)
-                except Exception as error:
-                    failures.append(f"{type(error).__name__}: {error}")
-                calls[index] += 1
         except threading.BrokenBarrierError as error:
             failures.append(repr(error))
+            return
+        while not stop.is_set() and calls[index] < max_calls:
+            try:
+                videos(client)
+            except Exception as error:
+                failures.append(f"{type(error).__name__}: {error}")
+            calls[index] += 1
 
-    started = time.monotonic()
     pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
     for thread in pool:
         thread.start()
-    for thread in pool:
-        thread.join(duration + 30.0)
-    elapsed = time.monotonic() - started
+    try:
+        barrier.wait(timeout=10.0)
+        for phase in range(phases):
+            before = list(calls)
+            # Into STALE (renewed by one thread while the others go on), or past expiry
+            # (INVALID: everyone waits for one renewal).
+            clock.advance(LIFETIME - MARGIN / 2 if phase % 2 == 0 else LIFETIME)
+
+            def progressed(renewals: int = phase + 2, before: List[int] = before) -> bool:
+                """The renewal is stored and every thread made 3 calls since the advance."""
+                return len(saved) == renewals and all(
+                    now >= then + 3 for now, then in zip(calls, before)
+                )
+
+            assert wait_for(progressed, timeout=20.0), (phase, len(saved), calls, failures[:3])
+            assert emulator.count("/auth/refresh") == phase + 1, phase
+    finally:
+        stop.set()
+        for thread in pool:
+            thread.join(30.0)
     assert not any(thread.is_alive() for thread in pool)
-
-    refreshes = refresh_tokens_sent(emulator)
-    lifetimes = elapsed / lifetime
-    stats = {
-        "calls": sum(calls),
-        "failures": len(failures),
-        "api_key_requests": emulator.count("/auth/api-key"),
-        "refresh_requests": len(refreshes),
-        "videos_requests": emulator.count("/videos"),
-        "lifetimes": round(lifetimes, 2),
-        "elapsed_s": round(elapsed, 2),
-    }
-    print(f"16-thread token lifecycle: {stats}")
     assert failures == [], failures[:5]
-    assert min(calls) > 0
-    assert stats["api_key_requests"] == 1
-    assert math.floor(lifetimes) <= len(refreshes) <= math.ceil(lifetimes) + 1
+    assert emulator.count("/auth/api-key") == 1
+    assert emulator.count("/auth/refresh") == phases
+    assert emulator.tokens_issued == phases + 1
     assert emulator.refresh_token_reuses == 0
-    assert len(set(refreshes)) == len(refreshes)
+    assert len(saved) == phases + 1
+    assert len({token["refresh_token"] for token in saved}) == phases + 1
 
 
-def test_the_client_starts_no_thread(tmp_path: Path) -> None:
-    """Renewal happens on demand in the calling thread: using the client, through an expiry
-    and a force_refresh(), adds no thread to the process (the emulator runs in a subprocess,
-    so any new thread here would be the client's)."""
+def test_the_client_starts_no_thread() -> None:
+    """Renewal happens on demand in the calling thread: using the client, through a renewal
+    point and a force_refresh(), adds no thread to the process (the emulator runs in a
+    subprocess, so any new thread here would be the client's)."""
     key = "key-" + secrets.token_hex(8)
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "video_api.testing", "--token-lifetime", "1", "--api-key", key],
+        [sys.executable, "-m", "video_api.testing", "--api-key", key],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -360,10 +788,12 @@ def test_the_client_starts_no_thread(tmp_path: Path) -> None:
         configuration = video_api.Configuration(
             host=url, timeout=TIMEOUT, on_token=lambda _: callers.append(threading.current_thread())
         )
+        clock = FakeClock()
         with video_api.AuthenticatedApiClient(key, configuration) as client:
-            auth = manager(client)
+            auth = clocked(client, clock)
             videos(client)
-            assert wait_for(lambda: auth.state is not TokenState.FRESH, timeout=2.0)
+            clock.advance(LIFETIME - MARGIN)
+            assert auth.state is TokenState.STALE
             videos(client)  # renews the stale token
             auth.force_refresh()
             videos(client)
@@ -549,6 +979,28 @@ def test_expired_saved_token_is_refreshed_with_its_refresh_token(
     assert bearer_of(emulator.requests[1]) == saved[1]["access_token"] != saved[0]["access_token"]
 
 
+def test_restored_token_close_to_expiry_is_renewed_before_use(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """A saved token with 30 s left, inside its 60 s renewal margin, is STALE when restored:
+    the first call refreshes it with its refresh token, then sends the new one."""
+    clock = FakeClock()
+    saved: List[SavedToken] = []
+    videos(open_client(stack, emulator, api_key=emulator.api_key, on_token=saved.append))
+    emulator.clear()
+    almost_expired = dict(saved[0], expires_at=clock.time() + MARGIN / 2)
+    client = open_client(
+        stack, emulator, api_key=emulator.api_key, token=almost_expired, on_token=saved.append
+    )
+    auth = clocked(client, clock)
+    assert auth.state is TokenState.STALE
+    assert auth.expires_at == almost_expired["expires_at"]
+    videos(client)
+    assert [r.path for r in emulator.requests] == ["/auth/refresh", "/videos"]
+    assert refresh_tokens_sent(emulator) == [saved[0]["refresh_token"]]
+    assert bearer_of(emulator.requests[1]) == saved[1]["access_token"]
+
+
 # -- secrets ---------------------------------------------------------------------------------
 
 
@@ -574,9 +1026,10 @@ def test_secrets_stay_out_of_logs_exceptions_and_reprs(
     stack: contextlib.ExitStack, caplog: pytest.LogCaptureFixture
 ) -> None:
     """With every logger at DEBUG, the whole lifecycle (login, refresh, 401 replay, refused and
-    lost refreshes, retries, persistent 401, refused key, static and saved tokens, the API
-    methods) logs no API key, access token or refresh token; nor do the exceptions raised or
-    the reprs of clients, configurations and token managers."""
+    lost refreshes, retries, persistent 401, refused key, HTTP Basic accepted and refused,
+    static and saved tokens, the API methods) logs no API key (plain or base64 in a Basic
+    header), access token or refresh token; nor do the exceptions raised or the reprs of
+    clients, configurations and token managers."""
     caplog.set_level(logging.DEBUG)
     for name in ("video_api", "urllib3"):
         caplog.set_level(logging.DEBUG, logger=name)
@@ -618,6 +1071,13 @@ def test_secrets_stay_out_of_logs_exceptions_and_reprs(
         videos(refused)
     errors.append(refused_key.value)
 
+    basic_client = open_client(stack, emulator, api_key=key)
+    basic_client.call_api("/videos", "GET", auth_settings=API_KEY_SCHEME)  # HTTP Basic
+    wrong_basic = open_client(stack, emulator, api_key=wrong)
+    with pytest.raises(UnauthorizedException) as basic_refused:
+        wrong_basic.call_api("/videos", "GET", auth_settings=API_KEY_SCHEME)
+    errors.append(basic_refused.value)
+
     static = open_client(stack, emulator, access_token=saved[-1]["access_token"])
     videos(static)
     emulator.revoke()
@@ -637,18 +1097,29 @@ def test_secrets_stay_out_of_logs_exceptions_and_reprs(
         api.p_ost_auth_refresh(body=RefreshTokenPayload(refresh_token=issued.refresh_token))
     errors.append(bad_refresh.value)
 
-    found: Dict[str, str] = {key: "API key", wrong: "wrong API key"}
+    found: Dict[str, str] = {
+        key: "API key",
+        wrong: "wrong API key",
+        basic(key).partition(" ")[2]: "API key as Basic credentials",
+        basic(wrong).partition(" ")[2]: "wrong API key as Basic credentials",
+    }
     for token in [*saved, issued, renewed.body]:
         found[token["access_token"]] = "access token"
         found[token["refresh_token"]] = "refresh token"
+    schemes = set()
     for request in emulator.requests:
-        if request.headers.get("Authorization"):
-            found[bearer_of(request)] = "access token"
+        scheme, _, credentials = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme == "Bearer":
+            found[credentials] = "access token"
+        elif scheme == "Basic":
+            assert credentials in found, "Basic credentials of an unexpected key"
+        schemes.add(scheme)
         if request.body:
             for name, value in request.json().items():
                 found[value] = name
+    assert schemes == {"", "Basic", "Bearer"}
     assert len([kind for kind in found.values() if kind == "access token"]) >= 8
-    assert len(found) >= 20
+    assert len(found) >= 22
 
     texts: Dict[str, str] = {}
     for index, line in enumerate(handler.lines):
@@ -657,7 +1128,7 @@ def test_secrets_stay_out_of_logs_exceptions_and_reprs(
         texts[f"caplog record {index}"] = f"{record.getMessage()} {vars(record)!r}"
     for index, error in enumerate(errors):
         texts[f"exception {index} ({type(error).__name__})"] = _explain(error)
-    for index, each in enumerate([client, refused, static, restored]):
+    for index, each in enumerate([client, refused, basic_client, wrong_basic, static, restored]):
         texts[f"client {index}"] = f"{each!r} {each.configuration!r} {manager(each)!r}"
     texts["API facade"] = f"{api!r} {issued!r} {renewed.body!r}"
 

@@ -129,18 +129,26 @@ def test_connection_refused_raises_connection_error_within_a_second() -> None:
     assert watch.elapsed < 1.0
 
 
-def test_stalled_server_raises_timeout_within_the_per_call_timeout(
-    emulator: Emulator, api: AuthenticationApi
-) -> None:
-    """A server that never answers: ApiTimeoutError, bounded by the per-call 0.3 s (not the
-    client's 5 s), once per attempt; the API key exchange is retried."""
+def test_one_number_bounds_the_whole_call(emulator: Emulator, api: AuthenticationApi) -> None:
+    """A server that never answers, and ``timeout=0.3``: the number is the whole call's
+    deadline, so no retry starts after it; ApiTimeoutError after one attempt."""
     emulator.add_fault(API_KEY, Fault.stall(30), times=3)
     with Stopwatch() as watch:
         error = raised(lambda: call(api, API_KEY, timeout=0.3))
     assert type(error) is ApiTimeoutError
     assert isinstance(error, ApiConnectionError)
-    assert (error.retries, emulator.count(API_KEY)) == (2, 3)
+    assert (error.retries, emulator.count(API_KEY)) == (0, 1)
     assert "timed out" in str(error).lower()
+    assert 0.3 <= watch.elapsed < 1.0
+
+
+def test_a_pair_bounds_each_attempt(emulator: Emulator, api: AuthenticationApi) -> None:
+    """``timeout=(connect, read)`` bounds each attempt: the API key exchange is retried."""
+    emulator.add_fault(API_KEY, Fault.stall(30), times=3)
+    with Stopwatch() as watch:
+        error = raised(lambda: call(api, API_KEY, timeout=(0.3, 0.3)))
+    assert type(error) is ApiTimeoutError
+    assert (error.retries, emulator.count(API_KEY)) == (2, 3)
     assert 3 * 0.3 <= watch.elapsed < 4
 
 

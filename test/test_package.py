@@ -79,7 +79,9 @@ def test_no_import_circle() -> None:
 def test_public_namespace_is_the_documented_one() -> None:
     """``dir(video_api)`` in a fresh interpreter: the exports and the modules they come from."""
     code = "import video_api; print(' '.join(n for n in dir(video_api) if n[0] != '_'))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     modules = {"api_client", "configuration", "exceptions", "operation", "rest", "schemas"}
     assert set(result.stdout.split()) == {*video_api.__all__, *modules} - {"__version__"}
     for name in ("BadRequestException", "AuthenticationError", "ApiResponseError", "paginate"):

@@ -9,6 +9,7 @@ hand it their arguments. :meth:`ApiClient.call` (the API methods), :meth:`call_o
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ from typing import (
     Iterator,
     List,
     Mapping,
+    NoReturn,
     Optional,
     Sequence,
     Tuple,
@@ -39,17 +41,18 @@ from urllib.parse import quote, urlencode
 import urllib3
 
 from ._version import __version__
-from .configuration import Configuration, Timeout, check_url, is_loopback
+from .configuration import Configuration, Timeout, check_timeout, check_url, is_loopback
 from .exceptions import (
     ApiException,
     ApiResponseError,
+    ApiTimeoutError,
     ApiTypeError,
     ApiValueError,
     TooManyRequestsException,
     exception_class_for,
 )
 from .operation import ApiResponse, ApiResponseWithoutDeserialization, Operation, Param, resolve
-from .rest import RESTClientObject, retry_after, transport_error
+from .rest import RESTClientObject, discard, retry_after, transport_error
 from .schemas import Model, Unset, unset
 
 logger = logging.getLogger("video_api")
@@ -119,6 +122,7 @@ JSON = "application/json"
 ACCEPT_JSON: Tuple[str, ...] = (JSON,)
 #: Larger JSON bodies are refused rather than parsed: no api.video answer is near it.
 MAX_JSON_BYTES = 8 * 1024 * 1024
+READ_BLOCK = 64 * 1024
 _OPTIONS = frozenset({"_request_timeout", "_headers", "_return_http_data_only", "_preload_content"})
 _json_types: Dict[str, bool] = {}
 
@@ -137,7 +141,7 @@ def is_json(content_type: str) -> bool:
 class Request:
     """One request, ready to send: the options object every call path builds."""
 
-    __slots__ = ("body", "headers", "host", "operation", "stream", "timeout", "url")
+    __slots__ = ("body", "deadline", "headers", "host", "operation", "stream", "timeout", "url")
 
     def __init__(
         self,
@@ -156,6 +160,8 @@ class Request:
         self.timeout = timeout
         self.stream = stream
         self.host = host
+        #: When the whole call must be over (monotonic), for a timeout given as one number.
+        self.deadline: Optional[float] = None
 
 
 class MultipartBody:
@@ -410,8 +416,13 @@ class ApiClient:
         request.timeout, request.stream = timeout, stream
         response, retries = self._send(request)
         if skip_deserialization:
-            if not stream:  # loaded now, so the connection goes back to the pool
-                self._read(response, operation.path)
+            if not stream:  # loaded now (it is then response.data), so the connection is free
+                length = response.length_remaining
+                if length is not None and length > MAX_JSON_BYTES:
+                    self._refuse(
+                        response, f"body of {length} bytes is larger than {MAX_JSON_BYTES}"
+                    )
+                response.read(cache_content=True)
             return ApiResponseWithoutDeserialization(response, retries)
         return self._respond(request, response, retries)
 
@@ -469,7 +480,12 @@ class ApiClient:
         elif isinstance(body, (bytes, str)):
             payload = body.encode() if isinstance(body, str) else body
         elif body is not None:
-            payload = (body.to_json() if isinstance(body, Model) else json.dumps(body)).encode()
+            text = (
+                body.to_json()
+                if isinstance(body, Model)
+                else json.dumps(body, separators=(",", ":"))
+            )
+            payload = text.encode()
             sent = {**sent, "Content-Type": JSON}
         if headers:
             sent = {**sent, **headers}
@@ -570,6 +586,10 @@ class ApiClient:
         operation = request.operation
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if debug else 0.0
+        timeout = self.configuration.timeout if request.timeout is None else request.timeout
+        total = check_timeout(timeout)[0]  # refused here, before any credential is fetched
+        if not isinstance(timeout, tuple):  # one number: the whole call, retries included
+            request.deadline = time.monotonic() + total
         body = request.body
         replay_safe = operation.replay_safe and getattr(body, "replayable", True)
         headers = request.headers
@@ -585,10 +605,10 @@ class ApiClient:
             timeout=request.timeout,
             host=request.host,
             replay_safe=replay_safe,
+            deadline=request.deadline,
         )
         if response.status == 401 and auth is not None and auth.refused(credential):
-            response.drain_conn()
-            response.release_conn()
+            discard(response)
             response, more = self.rest_client.request(
                 operation.method,
                 request.url,
@@ -597,6 +617,7 @@ class ApiClient:
                 timeout=request.timeout,
                 host=request.host,
                 replay_safe=replay_safe,
+                deadline=request.deadline,
             )
             retries += more
         if debug:
@@ -622,28 +643,43 @@ class ApiClient:
         """Read and parse the body: a success is returned, an error status raised."""
         operation = request.operation
         status = response.status
-        data = self._read(response, request.url)
+        data = self._read(response, request.url, request.deadline)
         response_class = operation.response_classes.get(status, ApiResponse)
         if 200 <= status < 300:
             body = self._parse(response, data, operation.model(status))
             return response_class(response, body, response.headers, retries)
         raise self._error(operation, response, data, response_class, retries)
 
-    def _read(self, response: urllib3.HTTPResponse, path: str) -> bytes:
-        """The whole body, refusing one too large to be an API answer."""
+    def _read(
+        self, response: urllib3.HTTPResponse, path: str, deadline: Optional[float] = None
+    ) -> bytes:
+        """The whole body, decoded, refusing one too large to be an API answer (whatever
+        its transfer encoding says) or one still arriving past ``deadline``."""
         length = response.length_remaining  # Content-Length, as urllib3 parsed it
         if length is not None and length > MAX_JSON_BYTES:
-            response.close()  # unread, so this connection cannot serve another request
-            response.release_conn()
-            raise ApiResponseError(
-                response.status,
-                response.reason,
-                headers=response.headers,
-                body=b"",
-                detail=f"body of {length} bytes is larger than {MAX_JSON_BYTES}",
-            )
+            self._refuse(response, f"body of {length} bytes is larger than {MAX_JSON_BYTES}")
+        # urllib3 2's read1 returns what has arrived, so that a slow drip meets the deadline.
+        read = getattr(response, "read1", response.read)
+        chunks: List[bytes] = []
+        size = 0
         try:
-            return response.read(cache_content=True)
+            while True:
+                if deadline is not None and time.monotonic() > deadline:
+                    response.close()
+                    response.release_conn()
+                    raise ApiTimeoutError(
+                        response.status,
+                        response.reason,
+                        headers=response.headers,
+                        detail=f"{path}: the body was still arriving at the call's deadline",
+                    )
+                chunk = read(READ_BLOCK)
+                if not chunk:
+                    return b"".join(chunks)
+                size += len(chunk)
+                if size > MAX_JSON_BYTES:
+                    self._refuse(response, f"body is larger than {MAX_JSON_BYTES} bytes")
+                chunks.append(chunk)
         except urllib3.exceptions.HTTPError as error:
             # http.client's IncompleteRead keeps the bytes that did arrive.
             partial = getattr(error.args[-1] if error.args else None, "partial", b"")
@@ -652,8 +688,16 @@ class ApiClient:
                 "reading",
                 path,
                 response=response,
-                body=partial if isinstance(partial, bytes) else b"",
+                body=b"".join(chunks) + (partial if isinstance(partial, bytes) else b""),
             ) from error
+
+    @staticmethod
+    def _refuse(response: urllib3.HTTPResponse, detail: str) -> NoReturn:
+        response.close()  # unread, so this connection cannot serve another request
+        response.release_conn()
+        raise ApiResponseError(
+            response.status, response.reason, headers=response.headers, body=b"", detail=detail
+        )
 
     @staticmethod
     def _parse(response: urllib3.HTTPResponse, data: bytes, model: Optional[Type[Model]]) -> Any:
@@ -701,7 +745,9 @@ class ApiClient:
         api_response = response_class(
             response=response, body=problem, headers=response.headers, retries=retries
         )
-        error = exception_class_for(response.status)(api_response=api_response, retries=retries)
+        error = exception_class_for(response.status)(
+            api_response=api_response, body=data, retries=retries
+        )
         if isinstance(error, TooManyRequestsException):
             error.retry_after = retry_after(response.headers)
             headers = response.headers
@@ -727,13 +773,18 @@ class AuthenticatedApiClient(ApiClient):
         *,
         production: Optional[bool] = None,
     ) -> None:
-        configuration = configuration if configuration is not None else Configuration()
-        if not isinstance(configuration, Configuration):
+        if configuration is not None and not isinstance(configuration, Configuration):
             raise ApiTypeError(
                 f"AuthenticatedApiClient(api_key, configuration) expects a video_api."
                 f"Configuration, got {type(configuration).__name__}"
             )
-        configuration.api_key = api_key
+        # A copy: another client built from the same configuration keeps its own settings.
+        configuration = copy.copy(configuration) if configuration is not None else Configuration()
+        if not isinstance(api_key, str):
+            raise ApiTypeError(
+                f"AuthenticatedApiClient expects the API key as a str, got {type(api_key).__name__}"
+            )
+        configuration.api_key = api_key  # an empty key is refused here
         configuration.auth = "bearer"
         if production is not None:
             environment = "production" if production else "sandbox"

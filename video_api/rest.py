@@ -9,6 +9,7 @@ cheaper than what ``PoolManager.request`` does with a URL string every time.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import random
 import time
@@ -42,6 +43,10 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 UNPROCESSED_STATUSES = frozenset({408, 429, 503})
 #: The longest wait a retry hint may ask for; a longer one is raised to the caller.
 MAX_RETRY_WAIT = 20.0
+#: The longest wait ``retry_after`` reports: hints beyond an hour (or infinite) are capped.
+MAX_RETRY_AFTER = 3600.0
+#: A response body drained for reuse of its connection at most; a longer one is not read.
+DRAIN_LIMIT = 64 * 1024
 BACKOFF_BASE = 0.2
 
 _NO_RETRY = urllib3.Retry(total=False, redirect=False, raise_on_status=False)
@@ -57,26 +62,33 @@ def to_urllib3_timeout(timeout: Optional[Timeout]) -> Optional[urllib3.Timeout]:
 
 
 def retry_after(headers: Mapping[str, str]) -> Optional[float]:
-    """The wait a response asks for, in seconds, from any header api.video or peers use."""
+    """The wait a response asks for, in seconds, from any header api.video or peers use;
+    at most ``MAX_RETRY_AFTER``, and None for a value that is not a number or a date."""
+    wait: Optional[float] = None
     value = headers.get("retry-after-ms")
     if value:
-        try:
-            return max(0.0, float(value) / 1000)
-        except ValueError:
-            pass
+        wait = _seconds(value, 1000)
     for name in ("X-RateLimit-Retry-After", "Retry-After"):
         value = headers.get(name)
-        if not value:
-            continue
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            import email.utils  # an HTTP date is the rare form of this header
+        if wait is None and value:
+            wait = _seconds(value, 1)
+    return None if wait is None else min(max(wait, 0.0), MAX_RETRY_AFTER)
 
+
+def _seconds(value: str, per_second: int) -> Optional[float]:
+    try:
+        number = float(value) / per_second
+    except ValueError:
+        if per_second != 1:
+            return None
+        import email.utils  # an HTTP date is the rare form of this header
+
+        try:
             when = email.utils.parsedate_tz(value)
-            if when is not None:
-                return max(0.0, email.utils.mktime_tz(when) - time.time())
-    return None
+            return None if when is None else email.utils.mktime_tz(when) - time.time()
+        except (OverflowError, ValueError):
+            return MAX_RETRY_AFTER
+    return None if math.isnan(number) else number
 
 
 def proxy_credentials(url: str) -> Tuple[str, Dict[str, str]]:
@@ -170,46 +182,49 @@ class RESTClientObject:
         host: Optional[str] = None,
         retries: Optional[int] = None,
         replay_safe: bool = True,
+        deadline: Optional[float] = None,
     ) -> Tuple[Response, int]:
         """Send one request, retrying what is safe to retry; returns the unread response
         and the number of retries it took. ``body`` is bytes, or an iterable of bytes that
         starts over each time it is iterated (a streamed multipart body).
 
         ``replay_safe=False`` marks a request that must not run twice on the server:
-        it is retried only when it surely was not processed.
+        it is retried only when it surely was not processed. ``deadline`` (on the
+        monotonic clock) bounds every attempt and wait: past it, no retry starts.
         """
-        bound = self.timeout if timeout is None else to_urllib3_timeout(timeout)
+        per_attempt = self.timeout if timeout is None else to_urllib3_timeout(timeout)
         budget = self.retries if retries is None else retries
         attempt = 0
         while True:
+            bound = within(per_attempt, deadline, method, path, attempt)
             try:
                 response = self._send(method, path, headers, body, bound, host)
             except HTTPError as error:
                 reached = not isinstance(
                     error, (NewConnectionError, ConnectTimeoutError, ProxyError)
                 )
+                wait = backoff(attempt)
                 if (
                     attempt >= budget
                     or isinstance(error, SSLError)
                     or (reached and not replay_safe)
+                    or not fits(wait, deadline)
                 ):
                     raise transport_error(error, method, path, attempt) from error
-                wait, cause = None, type(error).__name__
+                cause = type(error).__name__
             else:
                 status = response.status
                 if status not in RETRY_STATUSES or attempt >= budget:
                     return response, attempt
                 if not replay_safe and status not in UNPROCESSED_STATUSES:
                     return response, attempt
-                wait = retry_after(response.headers)
-                if wait is not None and wait > MAX_RETRY_WAIT:
+                hint = retry_after(response.headers)
+                wait = backoff(attempt) if hint is None else hint
+                if wait > MAX_RETRY_WAIT or not fits(wait, deadline):
                     return response, attempt
-                response.drain_conn()
-                response.release_conn()
+                discard(response)
                 cause = f"{status} {response.reason}"
             attempt += 1
-            if wait is None:
-                wait = BACKOFF_BASE * 2 ** (attempt - 1) * (0.5 + random.random() / 2)
             logger.debug("%s %s: %s; retry %d in %.2f s", method, path, cause, attempt, wait)
             time.sleep(wait)
 
@@ -234,6 +249,49 @@ class RESTClientObject:
             return cast(Response, self.pool.urlopen(method, self.base_path + path, **options))
         base = self.host if host is None else host.rstrip("/")
         return cast(Response, self.manager.urlopen(method, base + path, **options))
+
+
+def within(
+    bound: Optional[urllib3.Timeout],
+    deadline: Optional[float],
+    method: str,
+    path: str,
+    attempt: int,
+) -> Optional[urllib3.Timeout]:
+    """The attempt's timeout, cut to what is left before ``deadline``."""
+    if deadline is None:
+        return bound
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ApiTimeoutError(
+            detail=f"{method} {path}: the call's deadline passed", retries=attempt
+        )
+    connect = bound.connect_timeout if bound is not None else None
+    read = bound.read_timeout if bound is not None else None
+    return urllib3.Timeout(
+        connect=min(left, connect) if isinstance(connect, (int, float)) else left,
+        read=min(left, read) if isinstance(read, (int, float)) else left,
+    )
+
+
+def backoff(attempt: int) -> float:
+    """Exponential, with jitter so that clients failing together do not retry together."""
+    return float(BACKOFF_BASE * 2**attempt * (0.5 + random.random() / 2))
+
+
+def fits(wait: float, deadline: Optional[float]) -> bool:
+    """Whether waiting ``wait`` seconds still leaves time before ``deadline`` for a try."""
+    return deadline is None or time.monotonic() + wait < deadline
+
+
+def discard(response: Response) -> None:
+    """Let go of a response not to be read: a short body is drained so that the connection
+    can be reused; a long or unknown one closes the connection instead of being read."""
+    if response.length_remaining is not None and response.length_remaining <= DRAIN_LIMIT:
+        response.drain_conn()
+    else:
+        response.close()
+    response.release_conn()
 
 
 def transport_error(

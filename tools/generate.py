@@ -240,23 +240,25 @@ class Op:
     def body_name(self) -> str:
         return snake(self.body_model or "")
 
-    def arguments(self) -> List[Tuple[str, str, bool]]:
-        """(python name, annotation, required) in the vendor's order."""
-        args = [(p.name, p.hint, True) for p in self.params if p.where == "path"]
+    def arguments(self) -> List[Tuple[str, str, bool, str, str]]:
+        """(python name, annotation, required, wire name, where), in the vendor's order:
+        required parameters, then the body or the form's fields, then optional parameters.
+        The declaration lists them in this same order."""
+        args = [(p.name, p.hint, True, p.wire, p.kind) for p in self.params if p.required]
         if self.body_model:
-            args.append((self.body_name(), f"Union[{self.body_model}, Mapping[str, Any]]", True))
-        args += [(name, "FileInput" if bin_ else "str", req) for name, _, bin_, req in self.form]
-        args += [(p.name, p.hint, p.required) for p in self.params if p.where != "path"]
-        return args
+            hint = f"Union[{self.body_model}, Mapping[str, Any]]"
+            args.append((self.body_name(), hint, True, "", "json"))
+        for name, wire, binary, required in sorted(self.form, key=lambda f: not f[3]):
+            kind = ("FileInput", "file") if binary else ("str", "form")
+            args.append((name, kind[0], required, wire, kind[1]))
+        optional = [p for p in self.params if not p.required]
+        return args + [(p.name, p.hint, False, p.wire, p.kind) for p in optional]
 
     def declaration(self) -> str:
         params = "".join(
-            f'        Param("{p.name}", "{p.wire}", "{p.kind}"),\n' for p in self.params
+            f'        Param("{name}", "{wire}", "{where}"),\n'
+            for name, _, _, wire, where in self.arguments()
         )
-        if self.body_model:
-            params += f'        Param("{self.body_name()}", "", "json"),\n'
-        for name, wire, binary, _ in self.form:
-            params += f'        Param("{name}", "{wire}", "{"file" if binary else "form"}"),\n'
         responses = ", ".join(
             f'{status}: "{module(m)}.{m}"' if m else f"{status}: None"
             for status, m in self.responses.items()
@@ -310,15 +312,6 @@ class Op:
         return lines
 
 
-def load_operations() -> List[Op]:
-    return [
-        Op(path, method, node)
-        for path, item in spec["paths"].items()
-        for method, node in item.items()
-        if method in ("get", "post", "put", "patch", "delete")
-    ]
-
-
 # -- tag APIs ---------------------------------------------------------------------------------
 def tag_names(tag: str, ops: List[Op]) -> Tuple[str, str]:
     if ops[0].legacy:
@@ -332,13 +325,13 @@ def render_method(op: Op) -> List[str]:
         hint = f"Endpoint[{op.body_model}, _{op.name}.ApiResponseFor{ok}]"
         return [f"    {op.name}: {hint} = endpoint(_{op.name}.operation)", ""]
     args, keyword_only = [], False
-    for name, hint, required in op.arguments():
+    for name, hint, required, _, _ in op.arguments():
         if not required and not keyword_only:
             args.append("*")
             keyword_only = True
         args.append(f"{name}: {hint}" if required else f"{name}: Optional[{hint}] = None")
     args.append("**options: Unpack[CallOptions]")
-    names = ", ".join(name for name, _, _ in op.arguments())
+    names = ", ".join(arg[0] for arg in op.arguments())
     returns = op.success or "None"
     description = first_sentence(op.node.get("description"), 200)
     return [
@@ -381,7 +374,7 @@ def render_tag(tag: str, ops: List[Op]) -> str:
         lines += ["", "if TYPE_CHECKING:", "    from datetime import datetime", ""]
         lines += ["    from typing_extensions import Literal, Unpack", ""]
         lines += ["    from ...api_client import CallOptions, FileInput"]
-        hints = " ".join(f"{h} {op.success}" for op in ops for _, h, _ in op.arguments())
+        hints = " ".join(f"{arg[1]} {op.success}" for op in ops for arg in op.arguments())
         used_models = sorted({m for m in re.findall(r"\b[A-Z]\w+", hints) if m in models})
         lines += [f"    from ...model.{module(m)} import {m}" for m in used_models]
     lines += ["", "", f"class {class_name}(BaseApi):", f'    """The {tag} operations."""', ""]
@@ -415,39 +408,44 @@ def render_doc(tag: str, ops: List[Op]) -> str:
     out += [f"[**{op.name}**](#{op.name}) | **{op.method}** {op.path} | {op.summary}" for op in ops]
     for op in ops:
         args = op.arguments()
-        required = [(n, h) for n, h, r in args if r]
+        required = [(n, h) for n, h, r, _, _ in args if r]
         call = ", ".join(f"{n}={example_value(op, n, h)}" for n, h in required)
-        body_import = (
-            f"from video_api.model.{module(op.body_model)} import {op.body_model}\n"
-            if op.body_model
-            else ""
-        )
+        imports = [f"from video_api.model.{module(m)} import {m}" for m in [op.body_model] if m]
+        # A video operation works on a video of the account: the example makes one first.
+        setup = class_name == "VideosApi" and "{videoId}" in op.path and "discarded" not in op.path
+        if setup:
+            call = call.replace(
+                f"video_id={example_value(op, 'video_id', 'str')}", "video_id=video.video_id"
+            )
+            imports = sorted(
+                {
+                    *imports,
+                    "from video_api.model.video_creation_payload import VideoCreationPayload",
+                }
+            )
         out += ["", f'<a name="{op.name}"></a>', f"## {op.name}", ""]
-        out += [f"> {op.success or 'None'} {op.name}({', '.join(n for n, _, _ in args)})", ""]
+        out += [f"> {op.success or 'None'} {op.name}({', '.join(a[0] for a in args)})", ""]
         description = first_sentence(op.node.get("description"), 300)
+        summary = (
+            description if description.startswith(op.summary) else f"{op.summary}. {description}"
+        )
+        out += [summary, "", "```python", "import video_api"]
+        out += [f"from video_api.apis.tags.{module_name} import {class_name}", *imports, ""]
         out += [
-            description if description.startswith(op.summary) else f"{op.summary}. {description}",
-            "",
-        ]
-        out += [
-            "```python",
-            "import video_api",
-            f"from video_api.apis.tags.{module_name} import {class_name}",
-        ]
-        out += [body_import.rstrip()] if body_import else []
-        out += [
-            "",
             "configuration = video_api.Configuration(",
             '    host="https://ws.api.video", api_key="YOUR_API_KEY"',
             ")",
         ]
         out += ["with video_api.ApiClient(configuration) as api_client:"]
-        instance = f"{module_name}"
-        out += [f"    {instance} = {class_name}(api_client)", "    try:"]
+        out += [f"    {module_name} = {class_name}(api_client)", "    try:"]
+        if setup:
+            out += [
+                f'        video = {module_name}.create(VideoCreationPayload(title="Maths video"))'
+            ]
         if op.success:
-            out += [f"        result = {instance}.{op.name}({call})", "        print(result)"]
+            out += [f"        result = {module_name}.{op.name}({call})", "        print(result)"]
         else:
-            out += [f"        {instance}.{op.name}({call})"]
+            out += [f"        {module_name}.{op.name}({call})"]
         out += [
             "    except video_api.ApiException as e:",
             f'        print("Exception when calling {class_name}->{op.name}: %s" % e)',
@@ -455,7 +453,7 @@ def render_doc(tag: str, ops: List[Op]) -> str:
             "",
         ]
         out += ["Name | Type | Notes", "---- | ---- | -----"]
-        for name, hint, req in args:
+        for name, hint, req, _, _ in args:
             out.append(f"{name} | `{hint}` | {'required' if req else 'optional'}")
         out += ["", "Status | Returns or raises", "------ | -----------------"]
         for status, model in op.responses.items():
@@ -483,7 +481,12 @@ def render_model_doc(name: str) -> str:
 
 # -- output -----------------------------------------------------------------------------------
 def render() -> Dict[Path, str]:
-    ops = load_operations()
+    ops = [
+        Op(path, method, node)
+        for path, item in spec["paths"].items()
+        for method, node in item.items()
+        if method in ("get", "post", "put", "patch", "delete")
+    ]
     for key, node in spec["components"]["schemas"].items():
         binary = any(p.get("format") == "binary" for p in node.get("properties", {}).values())
         if not binary:  # multipart forms become method arguments, not models
@@ -566,14 +569,10 @@ def owned(path: Path) -> bool:
 
 
 def stale(files: Dict[Path, str]) -> Iterator[Path]:
+    """Generated files the spec no longer gives (an operation or a schema removed)."""
     for folder in (PKG / "paths", PKG / "model", PKG / "apis", ROOT / "docs"):
-        for path in folder.rglob("*.*"):
-            if (
-                path.suffix in (".py", ".md")
-                and path not in files
-                and MARK in path.read_text(encoding="utf-8")[:300]
-            ):
-                yield path
+        found = [p for p in folder.rglob("*.*") if p.suffix in (".py", ".md") and p not in files]
+        yield from (p for p in found if MARK in p.read_text(encoding="utf-8")[:300])
 
 
 def main(argv: List[str]) -> int:

@@ -231,7 +231,7 @@ class VideosApi(BaseApi):
         return self.api_client.call(_get_status.operation, (video_id,), options)
 
     def upload_with_upload_token(
-        self, file: FileInput, token: str, **options: Unpack[CallOptions]
+        self, token: str, file: FileInput, **options: Unpack[CallOptions]
     ) -> Video:
         """Upload with an delegated upload token: POST /upload.
 
@@ -240,8 +240,8 @@ class VideosApi(BaseApi):
         return self.api_client.call(
             _upload_with_upload_token.operation,
             (
-                file,
                 token,
+                file,
             ),
             options,
         )

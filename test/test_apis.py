@@ -46,9 +46,9 @@ def operations() -> List[Tuple[str, str, Operation[Any]]]:
     """(class name, method name, declaration) for every generated method."""
     found = []
     for class_name, cls in api_classes().items():
-        module = sys.modules[cls.__module__]
-        for name, _ in inspect.getmembers(cls, inspect.isfunction):
-            declared = getattr(module, f"_{name}", None)
+        for name, function in inspect.getmembers(cls, inspect.isfunction):
+            # The module that defines the method imports its declaration as _<method>.
+            declared = getattr(sys.modules[function.__module__], f"_{name}", None)
             if declared is not None:
                 found.append((class_name, name, declared.operation))
     return found

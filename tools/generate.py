@@ -200,6 +200,7 @@ class Op:
         self.name = LEGACY.get(node["operationId"]) or snake(node["x-client-action"])
         self.summary = node.get("summary", "")
         self.paginated = bool(node.get("x-client-paginated"))
+        self.chunked = bool(node.get("x-client-chunk-upload"))  # ChunkedUploads has its method
         params = [Param(p) for p in node.get("parameters", ())]
         # Content-Range belongs to the upload helper, which splits a file into parts.
         params = [p for p in params if p.where != "header"]
@@ -368,6 +369,7 @@ def render_tag(tag: str, ops: List[Op]) -> str:
     else:  # everything a signature may use; ruff drops what this tag's do not
         lines += ["from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union"]
         lines += ["", "from ...api_client import BaseApi"]
+        lines += ["from ...upload import ChunkedUploads"] if any(op.chunked for op in ops) else []
         for op in ops:
             package, method = op.module.rsplit(".", 1)
             lines.append(f"from ...paths.{package} import {method} as _{op.name}")
@@ -377,9 +379,10 @@ def render_tag(tag: str, ops: List[Op]) -> str:
         hints = " ".join(f"{arg[1]} {op.success}" for op in ops for arg in op.arguments())
         used_models = sorted({m for m in re.findall(r"\b[A-Z]\w+", hints) if m in models})
         lines += [f"    from ...model.{module(m)} import {m}" for m in used_models]
-    lines += ["", "", f"class {class_name}(BaseApi):", f'    """The {tag} operations."""', ""]
+    bases = "ChunkedUploads, BaseApi" if any(op.chunked for op in ops) else "BaseApi"
+    lines += ["", "", f"class {class_name}({bases}):", f'    """The {tag} operations."""', ""]
     for op in ops:
-        lines += render_method(op)
+        lines += [] if op.chunked else render_method(op)
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -9,16 +9,15 @@ from ...api_client import BaseApi
 from ...paths.discarded_videos import get as _list_discarded
 from ...paths.discarded_videos_video_id import get as _get_discarded
 from ...paths.discarded_videos_video_id import patch as _update_discarded
-from ...paths.upload import post as _upload_with_upload_token
 from ...paths.videos import get as _list
 from ...paths.videos import post as _create
 from ...paths.videos_video_id import delete as _delete
 from ...paths.videos_video_id import get as _get
 from ...paths.videos_video_id import patch as _update
-from ...paths.videos_video_id_source import post as _upload
 from ...paths.videos_video_id_status import get as _get_status
 from ...paths.videos_video_id_thumbnail import patch as _pick_thumbnail
 from ...paths.videos_video_id_thumbnail import post as _upload_thumbnail
+from ...upload import ChunkedUploads
 
 if TYPE_CHECKING:
     from typing_extensions import Literal, Unpack
@@ -33,7 +32,7 @@ if TYPE_CHECKING:
     from ...model.videos_list_response import VideosListResponse
 
 
-class VideosApi(BaseApi):
+class VideosApi(ChunkedUploads, BaseApi):
     """The Videos operations."""
 
     def list(
@@ -80,20 +79,6 @@ class VideosApi(BaseApi):
         Creates a video object.
         """
         return self.api_client.call(_create.operation, (video_creation_payload,), options)
-
-    def upload(self, video_id: str, file: FileInput, **options: Unpack[CallOptions]) -> Video:
-        """Upload a video: POST /videos/{videoId}/source.
-
-        Ingest a video from a source or file.
-        """
-        return self.api_client.call(
-            _upload.operation,
-            (
-                video_id,
-                file,
-            ),
-            options,
-        )
 
     def upload_thumbnail(
         self, video_id: str, file: FileInput, **options: Unpack[CallOptions]
@@ -229,19 +214,3 @@ class VideosApi(BaseApi):
         Retrieve upload status and encoding status to determine when the video is uploaded or ready to playback.
         """
         return self.api_client.call(_get_status.operation, (video_id,), options)
-
-    def upload_with_upload_token(
-        self, token: str, file: FileInput, **options: Unpack[CallOptions]
-    ) -> Video:
-        """Upload with an delegated upload token: POST /upload.
-
-        Uploading a video with the delegated upload token.
-        """
-        return self.api_client.call(
-            _upload_with_upload_token.operation,
-            (
-                token,
-                file,
-            ),
-            options,
-        )

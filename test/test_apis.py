@@ -47,8 +47,11 @@ def operations() -> List[Tuple[str, str, Operation[Any]]]:
     found = []
     for class_name, cls in api_classes().items():
         for name, function in inspect.getmembers(cls, inspect.isfunction):
-            # The module that defines the method imports its declaration as _<method>.
-            declared = getattr(sys.modules[function.__module__], f"_{name}", None)
+            # The class's module, or the mixin's that defines the method, imports its
+            # declaration as _<method>.
+            modules = (sys.modules[cls.__module__], sys.modules[function.__module__])
+            declared = next((m for m in modules if hasattr(m, f"_{name}")), None)
+            declared = getattr(declared, f"_{name}", None)
             if declared is not None:
                 found.append((class_name, name, declared.operation))
     return found

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+import functools
+from pathlib import Path
+from typing import Any, Dict, Iterator
 
 import pytest
 
@@ -15,6 +17,15 @@ pytest_plugins = ["video_api.testing.pytest_plugin"]
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: builds virtualenvs or runs for seconds")
+
+
+@functools.lru_cache(maxsize=None)
+def openapi() -> Dict[str, Any]:
+    """openapi.yaml, parsed once (with libyaml when PyYAML has it: 800 KB is slow otherwise)."""
+    yaml = pytest.importorskip("yaml")
+    text = (Path(__file__).resolve().parent.parent / "openapi.yaml").read_text(encoding="utf-8")
+    spec: Dict[str, Any] = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    return spec
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from conftest import openapi
 
 import video_api
 from video_api.apis.tags import TAGS
@@ -62,8 +63,7 @@ VENDOR_OPERATIONS = [case for case in OPERATIONS if case[0] != "AuthenticationAp
 
 
 def test_every_spec_operation_has_a_method() -> None:
-    yaml = pytest.importorskip("yaml")
-    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    spec = openapi()
     in_spec = {
         (method.upper(), path)
         for path, item in spec["paths"].items()
@@ -309,8 +309,7 @@ def test_path_parameters_cannot_leave_their_segment(emulator: Emulator, video_id
 # -- every documented response ------------------------------------------------------------------
 def documented_responses() -> List[Any]:
     """(class, method, operation, status, example body) for every example in the spec."""
-    yaml = pytest.importorskip("yaml")
-    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    spec = openapi()
     cases = []
     for class_name, method, operation in OPERATIONS:
         node = spec["paths"][operation.path][operation.method.lower()]

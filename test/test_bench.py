@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 
@@ -58,6 +60,7 @@ def test_earned_verdicts_at_the_bounds() -> None:
     assert earned(None, 3.0) == "info"
 
 
+@pytest.mark.slow  # a benchmark run, seconds long: the quick test run leaves it out
 def test_quick_run_writes_a_well_formed_report(tmp_path: Path) -> None:
     """A smoke run succeeds (no failed call); its JSON holds each declared metric once, with
     positive numbers, the target it is measured against, and the verdict its ratio earns

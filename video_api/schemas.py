@@ -374,11 +374,11 @@ class Model(Mapping[str, Any]):
     if not TYPE_CHECKING:  # hidden from type checkers, so that they flag a misspelled field
 
         def __getattr__(self, name: str) -> Any:
-            if name.startswith("__"):
+            if name.startswith("__") or name == "_values":  # not set yet: no recursion
                 raise AttributeError(name)
             spec = self._lookup.get(name)
-            if spec is not None:
-                return self._values.get(spec.wire)
+            if spec is not None:  # a wire name: read as the Python name is, default included
+                return self._values.get(spec.wire, None if spec.default is unset else spec.default)
             try:
                 return self._values[name]
             except KeyError:

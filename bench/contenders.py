@@ -1,16 +1,18 @@
-"""The two ways to call the auth endpoints that the benchmark compares.
+"""The two ways to call the API that the benchmark compares.
 
-``Sdk`` is the package as its documentation shows it; ``Floor`` is what a user
-would write with urllib3 alone. Each call is checked (status 200, an access
-token in the body) and raises :class:`CallFailed` otherwise, so the harness can
-report the failure and leave the slice out of the timings.
+``Sdk`` and ``SdkVideo`` are the package as its documentation shows it; ``Floor``
+and ``FloorVideo`` are what a user would write with urllib3 alone. Each call is
+checked (status 200, an access token or the video in the body) and raises
+:class:`CallFailed` otherwise, so the harness can report the failure and leave
+the slice out of the timings.
 
-This module imports only urllib3 and json at the top: the memory child loads it
+This module imports only urllib3 and the stdlib at the top: the memory child loads it
 for the floor too, and must not pull the package in.
 """
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 from typing import Any, Optional
@@ -19,7 +21,7 @@ import urllib3
 
 
 class CallFailed(Exception):
-    """A call did not return status 200 with an access token."""
+    """A call did not return status 200 with the expected body (a token, the video)."""
 
 
 class Sdk:
@@ -123,6 +125,72 @@ class Floor:
             self.refresh_token = None
             raise CallFailed(f"status {status}, access_token {bool(token)}")
         self.refresh_token = data["refresh_token"]
+
+    def connections(self) -> int:
+        return int(self.http.connection_from_url(self.url).num_connections)
+
+    def close(self) -> None:
+        self.http.clear()
+
+
+class SdkVideo:
+    """``VideosApi(ApiClient(Configuration(host=url, api_key=key))).get(video_id)``: HTTP Basic."""
+
+    name = "sdk"
+
+    def __init__(self, url: str, key: str, video_id: str) -> None:
+        root = importlib.import_module("video_api")
+        videos = importlib.import_module("video_api.apis.tags.videos_api")
+        self.video_class = importlib.import_module("video_api.model.video").Video
+        self.client = root.ApiClient(root.Configuration(host=url, api_key=key))
+        self.api = videos.VideosApi(self.client)
+        self.video_id = video_id
+
+    def get(self) -> None:
+        """GET /videos/{videoId}; an error status raises, so a returned Video means a 2xx."""
+        try:
+            video = self.api.get(self.video_id)
+        except Exception as error:
+            raise CallFailed(f"{type(error).__name__}: {error}") from None
+        if type(video) is not self.video_class or video.video_id != self.video_id:
+            raise CallFailed(f"got {type(video).__name__}, not the video {self.video_id}")
+
+    def status(self) -> int:
+        """The status of one GET, through ``with_http_info`` (untimed: a check at setup)."""
+        with_http_info = importlib.import_module("video_api").with_http_info
+        return int(with_http_info(self.api.get, self.video_id).status)
+
+    def connections(self) -> int:
+        return int(self.client.rest_client.pool.num_connections)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class FloorVideo:
+    """The same authenticated GET with urllib3 alone, its header built once."""
+
+    name = "floor"
+
+    def __init__(self, url: str, key: str, video_id: str) -> None:
+        self.http = urllib3.PoolManager()
+        self.url = url
+        self.video_id = video_id
+        self.headers = {
+            "Authorization": "Basic " + base64.b64encode(f"{key}:".encode()).decode(),
+            "Accept": "application/json",
+        }
+
+    def get(self) -> None:
+        try:
+            r = self.http.request(
+                "GET", self.url + "/videos/" + self.video_id, headers=self.headers
+            )
+            data = json.loads(r.data)
+        except Exception as error:
+            raise CallFailed(f"{type(error).__name__}: {error}") from None
+        if r.status != 200 or not isinstance(data, dict) or data.get("videoId") != self.video_id:
+            raise CallFailed(f"status {r.status}, not the video {self.video_id}")
 
     def connections(self) -> int:
         return int(self.http.connection_from_url(self.url).num_connections)

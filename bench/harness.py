@@ -33,16 +33,23 @@ def emulator_process(token_lifetime: int = 3600) -> Iterator[Tuple[str, str]]:
     A separate process keeps the server's CPU out of the client's ``process_time``
     and its memory out of the client's RSS.
     """
+    command = ["-m", "video_api.testing", "--port", "0", "--token-lifetime", str(token_lifetime)]
+    with server_process(command) as found:
+        yield found
+
+
+@contextlib.contextmanager
+def video_server_process() -> Iterator[Tuple[str, str]]:
+    """Run ``bench/video_server.py`` (fixed answers to GET /videos/{id}); yield (url, api_key)."""
+    with server_process([str(BENCH / "video_server.py")]) as found:
+        yield found
+
+
+@contextlib.contextmanager
+def server_process(args: List[str]) -> Iterator[Tuple[str, str]]:
+    """Run ``python ARGS`` until it prints VIDEO_API_URL= and VIDEO_API_KEY=; yield them."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "video_api.testing",
-            "--port",
-            "0",
-            "--token-lifetime",
-            str(token_lifetime),
-        ],
+        [sys.executable, *args],
         cwd=ROOT,
         env=child_env(),
         stdout=subprocess.PIPE,
@@ -56,13 +63,15 @@ def emulator_process(token_lifetime: int = 3600) -> Iterator[Tuple[str, str]]:
             line = proc.stdout.readline()
             if not line:
                 err = proc.stderr.read() if proc.stderr else ""
-                raise RuntimeError(f"emulator exited before printing its URL: {err.strip()}")
+                raise RuntimeError(
+                    f"{' '.join(args)} exited before printing its URL: {err.strip()}"
+                )
             name, _, value = line.strip().partition("=")
             if name in ("VIDEO_API_URL", "VIDEO_API_KEY"):
                 found[name] = value
         yield found["VIDEO_API_URL"], found["VIDEO_API_KEY"]
     finally:
-        proc.terminate()  # the emulator stops cleanly on SIGTERM
+        proc.terminate()  # both servers stop cleanly on SIGTERM
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -1,15 +1,16 @@
 """Benchmark the package against urllib3 used directly, and print the ratios.
 
     python bench/run.py            # full run, about two minutes
-    python bench/run.py --quick    # smoke run, a few seconds
-    python bench/run.py --out results.json --only network,offline
+    python bench/run.py --quick    # smoke run, about ten seconds
+    python bench/run.py --out results.json --only network,videos,offline
 
-The emulator runs in a separate process on loopback. Contenders alternate in
-short slices (the order rotates each round) and every comparison is the median
-of per-round ratios, so a busy machine slows both sides alike: read the ratios,
-not the absolute numbers, and only ratios from one run against each other. Each
-timed call is checked (status 200 and an access token); a failed call is
-reported and its slice is left out. Results go to bench/results.json.
+The servers run in separate processes on loopback: the emulator for the auth
+calls, bench/video_server.py (fixed bytes) for GET /videos/{videoId}. Contenders
+alternate in short slices (the order rotates each round) and every comparison is
+the median of per-round ratios, so a busy machine slows both sides alike: read
+the ratios, not the absolute numbers, and only ratios from one run against each
+other. Each timed call is checked (status 200 and an access token, or the video); a failed
+call is reported and its slice is left out. Results go to bench/results.json.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import fixtures
 import urllib3
-from contenders import CallFailed, Floor, Sdk
+from contenders import CallFailed, Floor, FloorVideo, Sdk, SdkVideo
 from harness import (
     BENCH,
     ROOT,
@@ -39,6 +41,7 @@ from harness import (
     paired_ratios,
     quartiles,
     ratio,
+    video_server_process,
 )
 
 sys.path.insert(0, str(ROOT))  # the package under test is the one in this repo
@@ -49,11 +52,16 @@ METRICS = (
     "wall_per_call_api_key",
     "cpu_per_call_refresh",
     "wall_per_call_refresh",
+    "cpu_per_call_get_video",
+    "wall_per_call_get_video",
     "import_time",
     "import_time_wall",
+    "import_time_videos_api",
+    "import_time_videos_api_wall",
     "offline_serialize",
     "offline_parse",
     "offline_round_trip",
+    "offline_parse_video_page",
     "peak_rss",
     "per_call_growth_sdk",
     "per_call_growth_floor",
@@ -67,11 +75,16 @@ TARGETS: Dict[str, Optional[Tuple[float, float, str]]] = {
     "wall_per_call_api_key": None,
     "cpu_per_call_refresh": (1.00, 1.10, "max"),
     "wall_per_call_refresh": None,
-    "import_time": (1.15, 1.15, "max"),
-    "import_time_wall": (1.15, 1.15, "max"),
+    "cpu_per_call_get_video": (1.00, 1.10, "max"),
+    "wall_per_call_get_video": None,
+    "import_time": (1.00, 1.00, "max"),
+    "import_time_wall": (1.00, 1.00, "max"),
+    "import_time_videos_api": (1.30, 1.30, "max"),
+    "import_time_videos_api_wall": (1.30, 1.30, "max"),
     "offline_serialize": (2.0, 2.0, "max"),
     "offline_parse": (2.0, 2.0, "max"),
     "offline_round_trip": (2.0, 2.0, "max"),
+    "offline_parse_video_page": (2.0, 2.0, "max"),
     "peak_rss": (1.05, 1.05, "max"),
     "per_call_growth_sdk": (1.05, 1.05, "max"),
     "per_call_growth_floor": None,
@@ -83,9 +96,13 @@ FULL = {
     "net_rounds": 20,
     "net_calls": 200,
     "net_warm": 200,
-    "import_runs": 15,
+    "video_rounds": 40,
+    "video_calls": 200,
+    "video_warm": 200,
+    "import_runs": 25,
     "offline_rounds": 20,
     "offline_units": 2000,
+    "page_units": 20,
     "mem_reps": 3,
     "mem_total": 10_000,
     "mem_warm": 100,
@@ -99,9 +116,13 @@ QUICK = {
     "net_rounds": 3,
     "net_calls": 20,
     "net_warm": 10,
+    "video_rounds": 3,
+    "video_calls": 20,
+    "video_warm": 10,
     "import_runs": 2,
     "offline_rounds": 3,
     "offline_units": 200,
+    "page_units": 3,
     "mem_reps": 1,
     "mem_total": 300,
     "mem_warm": 100,
@@ -112,7 +133,7 @@ QUICK = {
     "thread_calls": 5,
 }
 
-SECTIONS = ("network", "offline", "imports", "memory", "threads")
+SECTIONS = ("network", "videos", "offline", "imports", "memory", "threads")
 
 
 def log(message: str) -> None:
@@ -253,6 +274,33 @@ def network(p: Dict[str, int], failures: List[Failure], out: Dict[str, Any]) -> 
     return body
 
 
+def videos(p: Dict[str, int], failures: List[Failure], out: Dict[str, Any]) -> None:
+    """Per-call CPU and wall time of GET /videos/{videoId} (HTTP Basic), full video JSON."""
+    log("[videos] GET /videos/{videoId} from bench/video_server.py, interleaved")
+    with video_server_process() as (url, key):
+        sdk = SdkVideo(url, key, fixtures.VIDEO_ID)
+        floor = FloorVideo(url, key, fixtures.VIDEO_ID)
+        for c in (sdk, floor):  # untimed: a failure here is a broken setup, and raises
+            for _ in range(p["video_warm"]):
+                c.get()
+        if sdk.status() != 200:
+            raise CallFailed("the sdk's GET /videos/{videoId} did not get a 200")
+        res = interleave(
+            "videos",
+            {"sdk": repeat(sdk.get), "floor": repeat(floor.get)},
+            p["video_rounds"],
+            p["video_calls"],
+            failures,
+        )
+        connections = {"sdk": sdk.connections(), "floor": floor.connections()}
+        sdk.close()
+        floor.close()
+    for kind in ("cpu", "wall"):
+        name = f"{kind}_per_call_get_video"
+        out[name] = slices_metric(name, "us", 1e6, res["sdk"], res["floor"], kind)
+        out[name]["connections"] = connections
+
+
 def offline(p: Dict[str, int], failures: List[Failure], out: Dict[str, Any], body: bytes) -> None:
     """Build + serialize a payload, parse + validate a 200 body, against json alone."""
     log("[offline] payload to JSON, JSON to AccessToken, against json.dumps/json.loads")
@@ -316,17 +364,56 @@ def offline(p: Dict[str, int], failures: List[Failure], out: Dict[str, Any], bod
         ("offline_round_trip", "both"),
     ):
         out[name] = slices_metric(name, "ns", 1e9, res[f"sdk {tag}"], res[f"floor {tag}"], "cpu")
+    video_page(p, failures, out)
 
 
-def import_command(module: Optional[str]) -> List[str]:
+def video_page(p: Dict[str, int], failures: List[Failure], out: Dict[str, Any]) -> None:
+    """A page of 100 full videos: JSON to VideosListResponse, against json.loads alone."""
+    log("[offline] a page of 100 videos to VideosListResponse, against json.loads")
+    from video_api.model.videos_list_response import VideosListResponse
+
+    body = fixtures.encode(fixtures.page(100))
+    loads, from_wire = json.loads, VideosListResponse._from_wire
+    parsed = from_wire(loads(body))
+    if len(parsed.data) != 100 or parsed.to_dict() != loads(body):
+        failures.append(Failure("offline", "sdk", -1, "the parsed page differs from its JSON"))
+        return
+
+    def sdk(n: int) -> None:
+        for _ in range(n):
+            from_wire(loads(body))
+
+    def floor(n: int) -> None:
+        for _ in range(n):
+            loads(body)
+
+    res = interleave(
+        "offline", {"sdk": sdk, "floor": floor}, p["offline_rounds"], p["page_units"], failures
+    )
+    name = "offline_parse_video_page"
+    out[name] = slices_metric(name, "us", 1e6, res["sdk"], res["floor"], "cpu")
+    out[name]["body_bytes"] = len(body)
+
+
+#: The import statements timed in fresh interpreters; None: the startup baseline.
+IMPORTS: Dict[str, Optional[str]] = {
+    "sdk": "import video_api; from video_api.apis.tags.authentication_api import AuthenticationApi",
+    "sdk videos": "from video_api.apis.tags.videos_api import VideosApi",
+    "floor": "import urllib3, json",
+    "startup": None,
+}
+
+
+def import_command(statement: Optional[str]) -> List[str]:
     """A fresh interpreter timing one import statement (none for the startup baseline).
 
     It prints the statement's CPU time and wall time. ``-E -S`` with site-packages
     appended by hand: this sandbox's site hooks import certifi at startup, which
-    would hide the cost of importing it on a user's machine.
+    would hide the cost of importing it on a user's machine. ``-E`` also ignores
+    PYTHONDONTWRITEBYTECODE, so the warm-up round leaves bytecode caches to time with.
     """
     paths = [p for p in [*site.getsitepackages(), site.getusersitepackages()] if os.path.isdir(p)]
-    stmt = f"import {module}; " if module else ""
+    stmt = f"{statement}; " if statement else ""
     code = (
         f"import os, sys; sys.path.extend({paths!r}); from time import perf_counter, process_time; "
         f"c, w = process_time(), perf_counter(); {stmt}"
@@ -339,15 +426,11 @@ def imports(p: Dict[str, int], failures: List[Failure], out: Dict[str, Any]) -> 
     """Import cost in fresh interpreters: CPU of the import statement (robust to a busy
     machine), and the interpreter's wall time minus that of one that imports nothing."""
     log("[imports] fresh interpreters, alternating")
-    commands = {
-        "sdk": import_command("video_api.apis.tags.authentication_api"),
-        "floor": import_command("urllib3, json"),
-        "startup": import_command(None),
-    }
+    commands = {name: import_command(statement) for name, statement in IMPORTS.items()}
     res = {name: Slices() for name in commands}
     names = list(commands)
     for r in range(-1, p["import_runs"]):  # round -1 warms the bytecode caches
-        order = names[r % 3 :] + names[: r % 3]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             w0 = time.perf_counter()
             proc = subprocess.run(commands[name], cwd=ROOT, capture_output=True, text=True)
@@ -365,14 +448,16 @@ def imports(p: Dict[str, int], failures: List[Failure], out: Dict[str, Any]) -> 
                 res[name].cpu.append(cpu)
                 res[name].wall.append(w1 - w0)
                 res[name].rounds.append(r)
-    out["import_time"] = slices_metric("import_time", "ms", 1e3, res["sdk"], res["floor"], "cpu")
     startup = median(res["startup"].wall) or 0.0
-    for s in (res["sdk"], res["floor"]):
+    for s in (res["sdk"], res["sdk videos"], res["floor"]):
         s.wall = [w - startup for w in s.wall]
-    out["import_time_wall"] = slices_metric(
-        "import_time_wall", "ms", 1e3, res["sdk"], res["floor"], "wall"
-    )
-    out["import_time_wall"]["startup_ms"] = round(startup * 1e3, 3)
+    for name, sdk in (("import_time", "sdk"), ("import_time_videos_api", "sdk videos")):
+        out[name] = slices_metric(name, "ms", 1e3, res[sdk], res["floor"], "cpu")
+        out[name + "_wall"] = slices_metric(
+            name + "_wall", "ms", 1e3, res[sdk], res["floor"], "wall"
+        )
+        out[name]["statement"] = out[name + "_wall"]["statement"] = IMPORTS[sdk]
+        out[name + "_wall"]["startup_ms"] = round(startup * 1e3, 3)
 
 
 def memory(p: Dict[str, int], failures: List[Failure], out: Dict[str, Any]) -> None:
@@ -470,7 +555,10 @@ def threads(p: Dict[str, int], failures: List[Failure], out: Dict[str, Any]) -> 
     res = {"sdk": Slices(), "floor": Slices()}
     throughput: Dict[str, List[float]] = {"sdk": [], "floor": []}
     with emulator_process() as (url, key):
-        contenders = {"sdk": Sdk(url, key, maxsize=n), "floor": Floor(url, key, maxsize=n)}
+        contenders: Dict[str, Any] = {
+            "sdk": Sdk(url, key, maxsize=n),
+            "floor": Floor(url, key, maxsize=n),
+        }
         for c in contenders.values():
             run_threads(c.api_key, n, max(2, per // 4))  # open the connections
         for r in range(p["thread_rounds"]):
@@ -576,6 +664,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     body: Optional[bytes] = None
     if "network" in sections:
         body = network(params, failures, metrics)
+    if "videos" in sections:
+        videos(params, failures, metrics)
     if "offline" in sections:
         if body is None:
             with emulator_process() as (url, key):
@@ -595,34 +685,34 @@ def main(argv: Optional[List[str]] = None) -> int:
     if "threads" in sections:
         threads(params, failures, metrics)
 
-    result = {
-        "meta": {
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "duration_s": round(time.time() - started, 2),
-            "quick": args.quick,
-            "params": params,
-            "python": sys.version.split()[0],
-            "implementation": platform.python_implementation(),
-            "urllib3": urllib3.__version__,
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            "loadavg_before": load_before,
-            "loadavg_after": os.getloadavg(),
-        },
-        "metrics": metrics,
-        "failures": [f.as_dict() for f in failures],
+    meta: Dict[str, Any] = {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "duration_s": round(time.time() - started, 2),
+        "quick": args.quick,
+        "params": params,
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "urllib3": getattr(urllib3, "__version__", "?"),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
     }
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=2)
+    result = {"meta": meta, "metrics": metrics, "failures": [f.as_dict() for f in failures]}
+    with open(args.out, "w") as out:
+        json.dump(result, out, indent=2)
     print(table(metrics))
     print(
-        f"\n{result['meta']['duration_s']} s, load {load_before[0]:.1f} -> "
-        f"{result['meta']['loadavg_after'][0]:.1f}; results in {args.out}"
+        f"\n{meta['duration_s']} s, load {load_before[0]:.1f} -> "
+        f"{meta['loadavg_after'][0]:.1f}; results in {args.out}"
     )
     if failures:
         print(f"\n{len(failures)} failed call(s), not timed:")
-        for f in failures[:20]:
-            print(f"  [{f.section}] {f.contender} round {f.round}: {f.message}")
+        for failure in failures[:20]:
+            print(
+                f"  [{failure.section}] {failure.contender} round {failure.round}: "
+                f"{failure.message}"
+            )
         return 1
     return 0
 

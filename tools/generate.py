@@ -113,16 +113,14 @@ class Prop:
 
     def declaration(self) -> str:
         options = [f'"{self.wire}"', self.runtime]
-        for flag in ("many", "required", "nullable", "secret"):
-            if getattr(self, flag):
-                options.append(f"{flag}=True")
-        if self.enum:
-            options.append(f"enum={tuple(v for v in self.enum if v is not None)!r}")
+        flags = ("many", "required", "nullable", "secret")
+        options += [f"{flag}=True" for flag in flags if getattr(self, flag)]
+        options += [f"enum={tuple(v for v in self.enum if v is not None)!r}"] if self.enum else []
         if self.default is not None and not self.required:
             options.append(f"default={self.default!r}")
-        if self.description:
-            options.append(f"description={self.description!r}")
-        return f"    {self.name}: {self.attribute_hint()} = field({', '.join(options)})"
+        options += [f"description={self.description!r}"] if self.description else []
+        # Final: mypy then refuses an assignment, as the (immutable) model does at run time.
+        return f"    {self.name}: Final[{self.attribute_hint()}] = field({', '.join(options)})"
 
 
 models: Dict[str, Tuple[Dict[str, Any], List[Prop]]] = {}
@@ -147,7 +145,9 @@ def render_model(name: str) -> str:
     doc = f"{name}: {doc}" if doc and doc.replace(" ", "") != name else name
     nested = sorted({p.model for p in props if p.model and p.model != name})
     hints = " ".join([p.attribute_hint() for p in props] + [p.argument() for p in props])
-    typing = sorted({"Any", "Optional", "Sequence", "Tuple"} & set(re.findall(r"\w+", hints)))
+    typing = sorted(
+        {"Any", "Final", "Optional", "Sequence", "Tuple"} & {"Final", *re.findall(r"\w+", hints)}
+    )
     lines = [f'"""{doc}"""', "", "from __future__ import annotations", ""]
     if any(p.runtime == "datetime" for p in props):
         lines.append("from datetime import datetime")
@@ -287,7 +287,8 @@ class Op:
         lines += ["from __future__ import annotations", "", "from typing import TYPE_CHECKING", ""]
         lines += ["from ...operation import ApiResponse, Operation, Param"]  # ruff drops unused
         if self.legacy:
-            lines += [f"from ...model.{module(m)} import {m}" for m in self.legacy_models()]
+            used = {m for m in [self.body_model, *self.responses.values()] if m}
+            lines += [f"from ...model.{module(m)} import {m}" for m in sorted(used)]
             lines += self.legacy_classes()
         returned = self.success or "None"
         if self.success and not self.legacy:
@@ -296,9 +297,6 @@ class Op:
         lines += ["", f"operation: Operation[{returned}] = Operation("]
         lines += [f + "," for f in fields if f] + [")"]
         return "\n".join(lines) + "\n"
-
-    def legacy_models(self) -> List[str]:
-        return sorted({m for m in [self.body_model, *self.responses.values()] if m})
 
     def legacy_classes(self) -> List[str]:
         """The generated client's response classes the reference page documents."""
@@ -309,7 +307,6 @@ class Op:
         for status, model in self.responses.items():
             lines += ["", "", f"class ApiResponseFor{status}(ApiResponse[{model}]):"]
             lines.append(f"    body_model = {model}")
-        lines[-1] += "\n"
         return lines
 
 
@@ -352,20 +349,12 @@ def render_tag(tag: str, ops: List[Op]) -> str:
     class_name, _ = tag_names(tag, ops)
     lines = [f'"""{class_name}: the {tag} operations of api.video."""', ""]
     lines += ["from __future__ import annotations", ""]
-    if ops[0].legacy:
-        lines += [
-            "from typing import TYPE_CHECKING",
-            "",
-            "from ...api_client import BaseApi, endpoint",
-        ]
-        lines += [
-            f"from ...paths.{op.module.rsplit('.', 1)[0]} import post as _{op.name}" for op in ops
-        ]
-        lines += ["", "if TYPE_CHECKING:", "    from ...api_client import Endpoint"]
-        lines += [
-            f"    from ...model.{module(m)} import {m}"
-            for m in sorted({o.body_model for o in ops if o.body_model})
-        ]
+    if ops[0].legacy:  # the auth tag: methods made by endpoint(), typed as Endpoint
+        lines += ["from typing import TYPE_CHECKING", "", "from ...api_client import BaseApi"]
+        lines += [f"from ...paths.{op.module[:-5]} import post as _{op.name}" for op in ops]
+        lines += ["from ...api_client import endpoint", "", "if TYPE_CHECKING:"]
+        lines += ["    from ...api_client import Endpoint"]
+        lines += [f"    from ...model.{module(o.body_model)} import {o.body_model}" for o in ops]
     else:  # everything a signature may use; ruff drops what this tag's do not
         lines += ["from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union"]
         lines += ["", "from ...api_client import BaseApi"]
@@ -474,11 +463,9 @@ def render_model_doc(name: str) -> str:
     for p in props:
         notes = ["required" if p.required else "optional"] + (["nullable"] if p.nullable else [])
         notes += ["secret: shortened in repr"] if p.secret else []
-        hint = p.attribute_hint().replace("|", "\\|")
         link = f"[{p.model}]({p.model}.md)" if p.model else ""
-        out.append(
-            f"**{p.name}** | `{p.wire}` | `{hint}` {link} | {', '.join(notes)}. {p.description}"
-        )
+        hint = f"`{p.attribute_hint()}` {link}"
+        out.append(f"**{p.name}** | `{p.wire}` | {hint} | {', '.join(notes)}. {p.description}")
     return "\n".join(out) + "\n"
 
 
@@ -578,8 +565,19 @@ def stale(files: Dict[Path, str]) -> Iterator[Path]:
         yield from (p for p in found if MARK in p.read_text(encoding="utf-8")[:300])
 
 
+class Loader(yaml.SafeLoader):
+    """YAML 1.1 without yes/no/on/off as booleans: the spec's language code "no" stays."""
+
+
+Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith(":bool")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile("^(?:true|false)$"), list("tf"))
+
+
 def main(argv: List[str]) -> int:
-    spec.update(yaml.safe_load((ROOT / "openapi.yaml").read_text(encoding="utf-8")))
+    spec.update(yaml.load((ROOT / "openapi.yaml").read_text(encoding="utf-8"), Loader=Loader))
     files = {p: t for p, t in formatted(render()).items() if owned(p)}
     changed = [p for p, t in files.items() if not p.exists() or p.read_text(encoding="utf-8") != t]
     old = list(stale(files))

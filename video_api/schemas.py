@@ -127,6 +127,42 @@ class Field:
             self.exact = None if self.many or self.enum else self.type
         return self.type
 
+    def loader(self) -> Tuple[Any, Callable[[str, Any], Any]]:
+        """(the type a server value is taken as is, how any other becomes this field's value),
+        made once per field, when its model first parses a response. Decoded JSON holds only
+        dicts, lists and scalars, so plain type tests do, without ``check``'s general ones."""
+        expected = self.resolve()
+        nested = expected if isinstance(expected, type) and issubclass(expected, Model) else None
+        # A server may send an enum value this client does not know yet: it is kept.
+        item_exact = None if nested is not None or expected is datetime else expected
+        if self.enum:
+            item_exact = str
+
+        if nested is not None:
+            from_wire = nested._from_wire
+
+            def one(model: str, value: Any) -> Any:
+                if type(value) is dict:
+                    return from_wire(value)
+                return self.check_one(model, value, True)
+
+        elif expected is datetime:
+            one = self.check_datetime
+        else:
+
+            def one(model: str, value: Any) -> Any:
+                return self.check_one(model, value, True)
+
+        if not self.many:
+            return item_exact, one
+
+        def many(model: str, value: Any) -> Any:
+            if type(value) is not list:
+                self.wrong_type(model, value)
+            return tuple([item if type(item) is item_exact else one(model, item) for item in value])
+
+        return None, many
+
     def check(self, model: str, value: Any, from_server: bool) -> Any:
         """Return ``value`` as this field holds it, or raise naming model and field."""
         if value is None:
@@ -270,6 +306,8 @@ class Model(Mapping[str, Any]):
     _values: Dict[str, Any]
     _fields: ClassVar[Tuple[Field, ...]] = ()
     _required: ClassVar[Tuple[Field, ...]] = ()
+    #: Per class, for ``_from_wire``: (wire name, nullable, exact type, loader) of each field.
+    _plan: ClassVar[Optional[Tuple[Tuple[str, bool, Any, Callable[[str, Any], Any]], ...]]] = None
     _lookup: ClassVar[Dict[str, Field]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -285,6 +323,7 @@ class Model(Mapping[str, Any]):
                 setattr(cls, name, property(_getter(value), doc=value.description or None))
         cls._fields = tuple(fields)
         cls._required = tuple(f for f in fields if f.required)
+        cls._plan = None  # each class its own, made by _from_wire
         cls._lookup = {**{f.wire: f for f in fields}, **{f.name: f for f in fields}}
         lines = [
             f"    {f.name} ({f.type_name}{', required' if f.required else ''}): "
@@ -325,20 +364,23 @@ class Model(Mapping[str, Any]):
             raise ApiTypeError(
                 f"{cls.__name__} expects a JSON object, got {type(data).__name__}", [cls.__name__]
             )
+        plan = cls._plan
+        if plan is None:  # built on the first response: nested models are imported then
+            plan = cls._plan = tuple((f.wire, f.nullable, *f.loader()) for f in cls._fields)
         try:
-            for spec in cls._fields:
-                wire = spec.wire
+            for wire, nullable, exact, load in plan:
                 value = data.get(wire)
                 if value is None:  # null for a field that cannot be null reads as absent
-                    if not spec.nullable and wire in data:
+                    if not nullable and wire in data:
                         del data[wire]
-                elif type(value) is not spec.exact:  # the usual case needs no check
-                    data[wire] = spec.check(cls.__name__, value, True)
+                elif type(value) is not exact:  # the usual case needs no conversion
+                    data[wire] = load(cls.__name__, value)
         except RecursionError:
             raise ApiValueError(f"{cls.__name__} is nested too deeply", [cls.__name__]) from None
-        cls._complete(data)
+        if cls._required:
+            cls._complete(data)
         self = object.__new__(cls)
-        object.__setattr__(self, "_values", data)
+        _set_values(self, data)
         return self
 
     @classmethod
@@ -487,6 +529,9 @@ def _pprint_model(
         if not last:
             stream.write(",\n" + " " * indent)
     stream.write(")")
+
+
+_set_values = Model._values.__set__  # type: ignore[attr-defined]  # the slot, set once
 
 
 def _getter(spec: Field) -> Callable[[Model], Any]:

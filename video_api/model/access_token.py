@@ -8,28 +8,28 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class AccessToken(Model):
     """AccessToken"""
 
-    access_token: Optional[str] = field(
+    access_token: Final[Optional[str]] = field(
         "access_token",
         str,
         secret=True,
         description="The access token containing security credentials allowing you to acccess the API.",
     )
-    token_type: Optional[str] = field(
+    token_type: Final[Optional[str]] = field(
         "token_type", str, default="bearer", description="The type of token you have."
     )
-    refresh_token: Optional[str] = field(
+    refresh_token: Final[Optional[str]] = field(
         "refresh_token",
         str,
         secret=True,
         description="A token you can use to get the next access token when your current access token expires.",
     )
-    expires_in: Optional[int] = field(
+    expires_in: Final[Optional[int]] = field(
         "expires_in", int, description="Lists the time in seconds when your access token expires."
     )
 

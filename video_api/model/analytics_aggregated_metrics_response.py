@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
+    from typing import Final
+
     from .analytics_aggregated_metrics_response_context import (
         AnalyticsAggregatedMetricsResponseContext,
     )
@@ -16,12 +18,12 @@ if TYPE_CHECKING:
 class AnalyticsAggregatedMetricsResponse(Model):
     """AnalyticsAggregatedMetricsResponse: Analytics response for aggregated metrics"""
 
-    context: AnalyticsAggregatedMetricsResponseContext = field(
+    context: Final[AnalyticsAggregatedMetricsResponseContext] = field(
         "context",
         "analytics_aggregated_metrics_response_context.AnalyticsAggregatedMetricsResponseContext",
         required=True,
     )
-    data: float = field("data", float, required=True)
+    data: Final[float] = field("data", float, required=True)
 
     if TYPE_CHECKING:
 

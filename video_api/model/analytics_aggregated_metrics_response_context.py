@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
     from typing_extensions import Literal
 
@@ -20,25 +20,27 @@ if TYPE_CHECKING:
 class AnalyticsAggregatedMetricsResponseContext(Model):
     """AnalyticsAggregatedMetricsResponseContext"""
 
-    metric: Optional[
-        Literal[
-            "play",
-            "start",
-            "end",
-            "impression",
-            "impression-time",
-            "watch-time",
-            "ccv",
-            "unique-ccv",
-            "view-3",
-            "view-5",
-            "view-10",
-            "view-30",
-            "unique-view",
-            "unique-view-3",
-            "unique-view-5",
-            "unique-view-10",
-            "unique-view-30",
+    metric: Final[
+        Optional[
+            Literal[
+                "play",
+                "start",
+                "end",
+                "impression",
+                "impression-time",
+                "watch-time",
+                "ccv",
+                "unique-ccv",
+                "view-3",
+                "view-5",
+                "view-10",
+                "view-30",
+                "unique-view",
+                "unique-view-3",
+                "unique-view-5",
+                "unique-view-10",
+                "unique-view-30",
+            ]
         ]
     ] = field(
         "metric",
@@ -64,13 +66,13 @@ class AnalyticsAggregatedMetricsResponseContext(Model):
         ),
         description="Returns the metric and relevant parameters you selected.",
     )
-    aggregation: Optional[Literal["count", "rate", "total", "average", "sum"]] = field(
+    aggregation: Final[Optional[Literal["count", "rate", "total", "average", "sum"]]] = field(
         "aggregation",
         str,
         enum=("count", "rate", "total", "average", "sum"),
         description="Returns the aggregation you selected.",
     )
-    timeframe: Optional[AnalyticsAggregatedMetricsResponseContextTimeframe] = field(
+    timeframe: Final[Optional[AnalyticsAggregatedMetricsResponseContextTimeframe]] = field(
         "timeframe",
         "analytics_aggregated_metrics_response_context_timeframe.AnalyticsAggregatedMetricsResponseContextTimeframe",
         description="Returns the starting and ending date-times of the period you want analytics for.",

@@ -9,18 +9,18 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class AnalyticsAggregatedMetricsResponseContextTimeframe(Model):
     """AnalyticsAggregatedMetricsResponseContextTimeframe: Returns the starting and ending date-times of the period you want analytics for."""
 
-    _from: Optional[datetime] = field(
+    _from: Final[Optional[datetime]] = field(
         "from",
         datetime,
         description="Returns the starting date-time of the period you want analytics for in ATOM date-time format.",
     )
-    to: Optional[datetime] = field(
+    to: Final[Optional[datetime]] = field(
         "to",
         datetime,
         description="Returns the starting date-time of the period you want analytics for in ATOM date-time format.",

@@ -7,17 +7,20 @@ from typing import TYPE_CHECKING
 
 from ..schemas import Model, field
 
+if TYPE_CHECKING:
+    from typing import Final
+
 
 class AnalyticsData(Model):
     """AnalyticsData: Play event analytics data"""
 
-    value: str = field(
+    value: Final[str] = field(
         "value",
         str,
         required=True,
         description="Shows a value for the property you have specified for `dimension` in your request.",
     )
-    plays: int = field(
+    plays: Final[int] = field(
         "plays",
         int,
         required=True,

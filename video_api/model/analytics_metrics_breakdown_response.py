@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Final, Sequence, Tuple
 
     from .analytics_metrics_breakdown_response_context import (
         AnalyticsMetricsBreakdownResponseContext,
@@ -20,19 +20,19 @@ if TYPE_CHECKING:
 class AnalyticsMetricsBreakdownResponse(Model):
     """AnalyticsMetricsBreakdownResponse: Analytics response for metrics breakdown by dimension"""
 
-    context: AnalyticsMetricsBreakdownResponseContext = field(
+    context: Final[AnalyticsMetricsBreakdownResponseContext] = field(
         "context",
         "analytics_metrics_breakdown_response_context.AnalyticsMetricsBreakdownResponseContext",
         required=True,
     )
-    data: Tuple[AnalyticsMetricsBreakdownResponseData, ...] = field(
+    data: Final[Tuple[AnalyticsMetricsBreakdownResponseData, ...]] = field(
         "data",
         "analytics_metrics_breakdown_response_data.AnalyticsMetricsBreakdownResponseData",
         many=True,
         required=True,
         description="Returns an array of dimensions and their respective metrics.",
     )
-    pagination: Pagination = field("pagination", "pagination.Pagination", required=True)
+    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 
     if TYPE_CHECKING:
 

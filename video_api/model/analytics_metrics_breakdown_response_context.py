@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
     from typing_extensions import Literal
 
@@ -20,26 +20,28 @@ if TYPE_CHECKING:
 class AnalyticsMetricsBreakdownResponseContext(Model):
     """AnalyticsMetricsBreakdownResponseContext"""
 
-    metric: Optional[
-        Literal[
-            "play",
-            "play-rate",
-            "start",
-            "end",
-            "impression",
-            "ccv-average",
-            "ccv-peak",
-            "unique-ccv-average",
-            "unique-ccv-peak",
-            "view-3",
-            "view-5",
-            "view-10",
-            "view-30",
-            "unique-view",
-            "unique-view-3",
-            "unique-view-5",
-            "unique-view-10",
-            "unique-view-30",
+    metric: Final[
+        Optional[
+            Literal[
+                "play",
+                "play-rate",
+                "start",
+                "end",
+                "impression",
+                "ccv-average",
+                "ccv-peak",
+                "unique-ccv-average",
+                "unique-ccv-peak",
+                "view-3",
+                "view-5",
+                "view-10",
+                "view-30",
+                "unique-view",
+                "unique-view-3",
+                "unique-view-5",
+                "unique-view-10",
+                "unique-view-30",
+            ]
         ]
     ] = field(
         "metric",
@@ -66,15 +68,17 @@ class AnalyticsMetricsBreakdownResponseContext(Model):
         ),
         description="Returns the metric and relevant parameters you selected.",
     )
-    breakdown: Optional[
-        Literal[
-            "media-id",
-            "media-type",
-            "continent",
-            "country",
-            "device-type",
-            "operating-system",
-            "browser",
+    breakdown: Final[
+        Optional[
+            Literal[
+                "media-id",
+                "media-type",
+                "continent",
+                "country",
+                "device-type",
+                "operating-system",
+                "browser",
+            ]
         ]
     ] = field(
         "breakdown",
@@ -90,7 +94,7 @@ class AnalyticsMetricsBreakdownResponseContext(Model):
         ),
         description="Returns the dimension you selected.",
     )
-    timeframe: Optional[AnalyticsMetricsBreakdownResponseContextTimeframe] = field(
+    timeframe: Final[Optional[AnalyticsMetricsBreakdownResponseContextTimeframe]] = field(
         "timeframe",
         "analytics_metrics_breakdown_response_context_timeframe.AnalyticsMetricsBreakdownResponseContextTimeframe",
         description="Returns the starting and ending date-times of the period you want analytics for.",

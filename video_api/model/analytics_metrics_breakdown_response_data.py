@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class AnalyticsMetricsBreakdownResponseData(Model):
     """AnalyticsMetricsBreakdownResponseData"""
 
-    dimension_value: Optional[str] = field(
+    dimension_value: Final[Optional[str]] = field(
         "dimensionValue",
         str,
         description="Returns a specific value for the dimension you selected, based on the data.",
     )
-    metric_value: Optional[float] = field(
+    metric_value: Final[Optional[float]] = field(
         "metricValue", float, description="Returns the data for a specific dimension value."
     )
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Final, Sequence, Tuple
 
     from .analytics_metrics_over_time_response_context import (
         AnalyticsMetricsOverTimeResponseContext,
@@ -20,19 +20,19 @@ if TYPE_CHECKING:
 class AnalyticsMetricsOverTimeResponse(Model):
     """AnalyticsMetricsOverTimeResponse: Analytics response for metrics over time"""
 
-    context: AnalyticsMetricsOverTimeResponseContext = field(
+    context: Final[AnalyticsMetricsOverTimeResponseContext] = field(
         "context",
         "analytics_metrics_over_time_response_context.AnalyticsMetricsOverTimeResponseContext",
         required=True,
     )
-    data: Tuple[AnalyticsMetricsOverTimeResponseData, ...] = field(
+    data: Final[Tuple[AnalyticsMetricsOverTimeResponseData, ...]] = field(
         "data",
         "analytics_metrics_over_time_response_data.AnalyticsMetricsOverTimeResponseData",
         many=True,
         required=True,
         description="Returns an array of metrics and the timestamps.",
     )
-    pagination: Pagination = field("pagination", "pagination.Pagination", required=True)
+    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 
     if TYPE_CHECKING:
 

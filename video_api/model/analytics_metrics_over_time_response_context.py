@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
     from typing_extensions import Literal
 
@@ -20,26 +20,28 @@ if TYPE_CHECKING:
 class AnalyticsMetricsOverTimeResponseContext(Model):
     """AnalyticsMetricsOverTimeResponseContext"""
 
-    metric: Optional[
-        Literal[
-            "play",
-            "play-rate",
-            "start",
-            "end",
-            "impression",
-            "ccv-average",
-            "ccv-peak",
-            "unique-ccv-average",
-            "unique-ccv-peak",
-            "view-3",
-            "view-5",
-            "view-10",
-            "view-30",
-            "unique-view",
-            "unique-view-3",
-            "unique-view-5",
-            "unique-view-10",
-            "unique-view-30",
+    metric: Final[
+        Optional[
+            Literal[
+                "play",
+                "play-rate",
+                "start",
+                "end",
+                "impression",
+                "ccv-average",
+                "ccv-peak",
+                "unique-ccv-average",
+                "unique-ccv-peak",
+                "view-3",
+                "view-5",
+                "view-10",
+                "view-30",
+                "unique-view",
+                "unique-view-3",
+                "unique-view-5",
+                "unique-view-10",
+                "unique-view-30",
+            ]
         ]
     ] = field(
         "metric",
@@ -66,13 +68,13 @@ class AnalyticsMetricsOverTimeResponseContext(Model):
         ),
         description="Returns the metric and relevant parameters you selected.",
     )
-    interval: Optional[Literal["minute", "hour", "day"]] = field(
+    interval: Final[Optional[Literal["minute", "hour", "day"]]] = field(
         "interval",
         str,
         enum=("minute", "hour", "day"),
         description="Returns the interval you selected.",
     )
-    timeframe: Optional[AnalyticsMetricsOverTimeResponseContextTimeframe] = field(
+    timeframe: Final[Optional[AnalyticsMetricsOverTimeResponseContextTimeframe]] = field(
         "timeframe",
         "analytics_metrics_over_time_response_context_timeframe.AnalyticsMetricsOverTimeResponseContextTimeframe",
         description="Returns the starting and ending date-times of the period you want analytics for.",

@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class AnalyticsMetricsOverTimeResponseData(Model):
     """AnalyticsMetricsOverTimeResponseData"""
 
-    emitted_at: Optional[str] = field(
+    emitted_at: Final[Optional[str]] = field(
         "emittedAt",
         str,
         description="Returns the timestamp of the event that belongs to a specific metric in ATOM date-time format.",
     )
-    metric_value: Optional[float] = field(
+    metric_value: Final[Optional[float]] = field(
         "metricValue", float, description="Returns the data for a specific metric value."
     )
 

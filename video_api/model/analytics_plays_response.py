@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Final, Sequence, Tuple
 
     from .analytics_data import AnalyticsData
     from .pagination import Pagination
@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 class AnalyticsPlaysResponse(Model):
     """AnalyticsPlaysResponse: Play event analytics response"""
 
-    data: Tuple[AnalyticsData, ...] = field(
+    data: Final[Tuple[AnalyticsData, ...]] = field(
         "data", "analytics_data.AnalyticsData", many=True, required=True
     )
-    pagination: Pagination = field("pagination", "pagination.Pagination", required=True)
+    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 
     if TYPE_CHECKING:
 

@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING
 
 from ..schemas import Model, field
 
+if TYPE_CHECKING:
+    from typing import Final
+
 
 class AuthenticatePayload(Model):
     """AuthenticatePayload: ApiKey"""
 
-    api_key: str = field(
+    api_key: Final[str] = field(
         "apiKey", str, required=True, secret=True, description="Your account API key."
     )
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from .additional_bad_request_errors import AdditionalBadRequestErrors
 
@@ -16,15 +16,17 @@ if TYPE_CHECKING:
 class BadRequest(Model):
     """BadRequest"""
 
-    type: Optional[str] = field("type", str, description="A link to the error documentation.")
-    title: Optional[str] = field(
+    type: Final[Optional[str]] = field(
+        "type", str, description="A link to the error documentation."
+    )
+    title: Final[Optional[str]] = field(
         "title", str, description="A description of the error that occurred."
     )
-    name: Optional[str] = field(
+    name: Final[Optional[str]] = field(
         "name", str, description="The name of the parameter that caused the error."
     )
-    status: Optional[int] = field("status", int, description="The HTTP status code.")
-    problems: Optional[Tuple[AdditionalBadRequestErrors, ...]] = field(
+    status: Final[Optional[int]] = field("status", int, description="The HTTP status code.")
+    problems: Final[Optional[Tuple[AdditionalBadRequestErrors, ...]]] = field(
         "problems",
         "additional_bad_request_errors.AdditionalBadRequestErrors",
         many=True,

@@ -8,19 +8,21 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class BytesRange(Model):
     """BytesRange"""
 
-    _from: Optional[int] = field(
+    _from: Final[Optional[int]] = field(
         "from", int, description="The starting point for the range of bytes for a chunk of a video."
     )
-    to: Optional[int] = field(
+    to: Final[Optional[int]] = field(
         "to", int, description="The ending point for the range of bytes for a chunk of a video."
     )
-    total: Optional[int] = field("total", int, description="The total number of expected bytes.")
+    total: Final[Optional[int]] = field(
+        "total", int, description="The total number of expected bytes."
+    )
 
     if TYPE_CHECKING:
 

@@ -8,27 +8,29 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class Caption(Model):
     """Caption"""
 
-    uri: Optional[str] = field(
+    uri: Final[Optional[str]] = field(
         "uri", str, description="The unique resource identifier of the uploaded caption."
     )
-    src: Optional[str] = field("src", str, description="A direct URL to the uploaded caption file.")
-    srclang: Optional[str] = field(
+    src: Final[Optional[str]] = field(
+        "src", str, description="A direct URL to the uploaded caption file."
+    )
+    srclang: Final[Optional[str]] = field(
         "srclang",
         str,
         description="Indicates the language of the uploaded caption file using IETF language tags.",
     )
-    language_name: Optional[str] = field(
+    language_name: Final[Optional[str]] = field(
         "languageName",
         str,
         description="Returns the native name of the caption language in UTF-8 encoding.",
     )
-    default: Optional[bool] = field(
+    default: Final[Optional[bool]] = field(
         "default", bool, default=False, description="Whether you will have subtitles or not."
     )
 

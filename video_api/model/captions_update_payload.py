@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class CaptionsUpdatePayload(Model):
     """CaptionsUpdatePayload"""
 
-    default: Optional[bool] = field(
+    default: Final[Optional[bool]] = field(
         "default",
         bool,
         description="Set this parameter to `true` to define a caption as the default for a video.",

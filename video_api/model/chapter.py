@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class Chapter(Model):
     """Chapter"""
 
-    uri: Optional[str] = field("uri", str)
-    src: Optional[str] = field(
+    uri: Final[Optional[str]] = field("uri", str)
+    src: Final[Optional[str]] = field(
         "src",
         str,
         description="The link to your VTT file, which contains your chapters information for the video.",
     )
-    language: Optional[str] = field("language", str)
+    language: Final[Optional[str]] = field("language", str)
 
     if TYPE_CHECKING:
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Final, Sequence, Tuple
 
     from .chapter import Chapter
     from .pagination import Pagination
@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 class ChaptersListResponse(Model):
     """ChaptersListResponse: VideoChapters"""
 
-    data: Tuple[Chapter, ...] = field("data", "chapter.Chapter", many=True, required=True)
-    pagination: Pagination = field("pagination", "pagination.Pagination", required=True)
+    data: Final[Tuple[Chapter, ...]] = field("data", "chapter.Chapter", many=True, required=True)
+    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 
     if TYPE_CHECKING:
 

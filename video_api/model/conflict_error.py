@@ -8,21 +8,23 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class ConflictError(Model):
     """ConflictError"""
 
-    type: Optional[str] = field("type", str, description="A link to the error documentation.")
-    title: Optional[str] = field(
+    type: Final[Optional[str]] = field(
+        "type", str, description="A link to the error documentation."
+    )
+    title: Final[Optional[str]] = field(
         "title", str, description="A description of the error that occurred."
     )
-    name: Optional[str] = field(
+    name: Final[Optional[str]] = field(
         "name", str, description="The name of the parameter that caused the error."
     )
-    status: Optional[int] = field("status", int, description="The HTTP status code.")
-    detail: Optional[str] = field("detail", str, description="A solution for the error.")
+    status: Final[Optional[int]] = field("status", int, description="The HTTP status code.")
+    detail: Final[Optional[str]] = field("detail", str, description="A solution for the error.")
 
     if TYPE_CHECKING:
 

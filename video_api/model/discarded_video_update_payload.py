@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class DiscardedVideoUpdatePayload(Model):
     """DiscardedVideoUpdatePayload"""
 
-    discarded: Optional[bool] = field(
+    discarded: Final[Optional[bool]] = field(
         "discarded",
         bool,
         description="Use this parameter to restore a discarded video when you have the Video Restore feature enabled.",

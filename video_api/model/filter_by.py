@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -16,47 +16,49 @@ if TYPE_CHECKING:
 class FilterBy(Model):
     """FilterBy"""
 
-    media_id: Optional[Tuple[str, ...]] = field(
+    media_id: Final[Optional[Tuple[str, ...]]] = field(
         "mediaId",
         str,
         many=True,
         description="Returns analytics based on the unique identifiers of a video or a live stream.",
     )
-    media_type: Optional[Literal["video", "live-stream"]] = field(
+    media_type: Final[Optional[Literal["video", "live-stream"]]] = field(
         "mediaType", str, enum=("video", "live-stream")
     )
-    continent: Optional[Tuple[Literal["AS", "AF", "NA", "SA", "AN", "EU", "AZ"], ...]] = field(
-        "continent",
-        str,
-        many=True,
-        enum=("AS", "AF", "NA", "SA", "AN", "EU", "AZ"),
-        description="Returns analytics based on the viewers' continent.",
+    continent: Final[Optional[Tuple[Literal["AS", "AF", "NA", "SA", "AN", "EU", "AZ"], ...]]] = (
+        field(
+            "continent",
+            str,
+            many=True,
+            enum=("AS", "AF", "NA", "SA", "AN", "EU", "AZ"),
+            description="Returns analytics based on the viewers' continent.",
+        )
     )
-    country: Optional[Tuple[str, ...]] = field(
+    country: Final[Optional[Tuple[str, ...]]] = field(
         "country", str, many=True, description="Returns analytics based on the viewers' country."
     )
-    device_type: Optional[Tuple[str, ...]] = field(
+    device_type: Final[Optional[Tuple[str, ...]]] = field(
         "deviceType",
         str,
         many=True,
         description="Returns analytics based on the type of device used by the viewers.",
     )
-    operating_system: Optional[Tuple[str, ...]] = field(
+    operating_system: Final[Optional[Tuple[str, ...]]] = field(
         "operatingSystem",
         str,
         many=True,
         description="Returns analytics based on the operating system used by the viewers.",
     )
-    browser: Optional[Tuple[str, ...]] = field(
+    browser: Final[Optional[Tuple[str, ...]]] = field(
         "browser",
         str,
         many=True,
         description="Returns analytics based on the browser used by the viewers.",
     )
-    tag: Optional[str] = field(
+    tag: Final[Optional[str]] = field(
         "tag", str, description="Returns analytics for videos using this tag."
     )
-    referrer: Optional[Tuple[str, ...]] = field(
+    referrer: Final[Optional[Tuple[str, ...]]] = field(
         "referrer",
         str,
         many=True,

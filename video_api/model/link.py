@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class Link(Model):
     """Link"""
 
-    rel: Optional[str] = field("rel", str)
-    uri: Optional[str] = field("uri", str)
+    rel: Final[Optional[str]] = field("rel", str)
+    uri: Final[Optional[str]] = field("uri", str)
 
     if TYPE_CHECKING:
 

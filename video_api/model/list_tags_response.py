@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from .list_tags_response_data import ListTagsResponseData
     from .pagination import Pagination
@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 class ListTagsResponse(Model):
     """ListTagsResponse: Tags"""
 
-    data: Optional[Tuple[ListTagsResponseData, ...]] = field(
+    data: Final[Optional[Tuple[ListTagsResponseData, ...]]] = field(
         "data", "list_tags_response_data.ListTagsResponseData", many=True
     )
-    pagination: Optional[Pagination] = field("pagination", "pagination.Pagination")
+    pagination: Final[Optional[Pagination]] = field("pagination", "pagination.Pagination")
 
     if TYPE_CHECKING:
 

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class ListTagsResponseData(Model):
     """ListTagsResponseData"""
 
-    value: Optional[str] = field(
+    value: Final[Optional[str]] = field(
         "value", str, description="Returns the value of a video tag used in your project."
     )
-    video_count: Optional[int] = field(
+    video_count: Final[Optional[int]] = field(
         "videoCount", int, description="Returns the number of times a video tag is used."
     )
 

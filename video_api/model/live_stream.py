@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from .live_stream_assets import LiveStreamAssets
     from .restreams_response_object import RestreamsResponseObject
@@ -18,43 +18,45 @@ if TYPE_CHECKING:
 class LiveStream(Model):
     """LiveStream"""
 
-    live_stream_id: str = field(
+    live_stream_id: Final[str] = field(
         "liveStreamId", str, required=True, description="The unique identifier for the live stream."
     )
-    restreams: Tuple[RestreamsResponseObject, ...] = field(
+    restreams: Final[Tuple[RestreamsResponseObject, ...]] = field(
         "restreams",
         "restreams_response_object.RestreamsResponseObject",
         many=True,
         required=True,
         description="Returns the list of restream destinations.",
     )
-    name: Optional[str] = field("name", str, description="The name of your live stream.")
-    stream_key: Optional[str] = field(
+    name: Final[Optional[str]] = field("name", str, description="The name of your live stream.")
+    stream_key: Final[Optional[str]] = field(
         "streamKey",
         str,
         secret=True,
         description="The unique, private stream key that you use to begin streaming.",
     )
-    public: Optional[bool] = field(
+    public: Final[Optional[bool]] = field(
         "public",
         bool,
         description="Whether your video can be viewed by everyone, or requires authentication to see it.",
     )
-    assets: Optional[LiveStreamAssets] = field("assets", "live_stream_assets.LiveStreamAssets")
-    player_id: Optional[str] = field(
+    assets: Final[Optional[LiveStreamAssets]] = field(
+        "assets", "live_stream_assets.LiveStreamAssets"
+    )
+    player_id: Final[Optional[str]] = field(
         "playerId", str, description="The unique identifier for the player."
     )
-    broadcasting: Optional[bool] = field(
+    broadcasting: Final[Optional[bool]] = field(
         "broadcasting",
         bool,
         description="Whether or not you are broadcasting the live video you recorded for others to see.",
     )
-    created_at: Optional[datetime] = field(
+    created_at: Final[Optional[datetime]] = field(
         "createdAt",
         datetime,
         description="When the player was created, presented in ATOM UTC format.",
     )
-    updated_at: Optional[datetime] = field(
+    updated_at: Final[Optional[datetime]] = field(
         "updatedAt",
         datetime,
         description="When the player was last updated, presented in ATOM UTC format.",

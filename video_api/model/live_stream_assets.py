@@ -8,24 +8,24 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class LiveStreamAssets(Model):
     """LiveStreamAssets"""
 
-    hls: Optional[str] = field(
+    hls: Final[Optional[str]] = field(
         "hls", str, description="The http live streaming (HLS) link for your live video stream."
     )
-    iframe: Optional[str] = field(
+    iframe: Final[Optional[str]] = field(
         "iframe",
         str,
         description="The embed code for the iframe containing your live video stream.",
     )
-    player: Optional[str] = field(
+    player: Final[Optional[str]] = field(
         "player", str, description="A link to the video player that is playing your live stream."
     )
-    thumbnail: Optional[str] = field(
+    thumbnail: Final[Optional[str]] = field(
         "thumbnail", str, description="A link to the thumbnail for your video."
     )
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from .restreams_request_object import RestreamsRequestObject
 
@@ -16,18 +16,18 @@ if TYPE_CHECKING:
 class LiveStreamCreationPayload(Model):
     """LiveStreamCreationPayload"""
 
-    name: str = field(
+    name: Final[str] = field(
         "name", str, required=True, description="Add a name for your live stream here."
     )
-    public: Optional[bool] = field(
+    public: Final[Optional[bool]] = field(
         "public",
         bool,
         description="Whether your video can be viewed by everyone, or requires authentication to see it.",
     )
-    player_id: Optional[str] = field(
+    player_id: Final[Optional[str]] = field(
         "playerId", str, description="The unique identifier for the player."
     )
-    restreams: Optional[Tuple[RestreamsRequestObject, ...]] = field(
+    restreams: Final[Optional[Tuple[RestreamsRequestObject, ...]]] = field(
         "restreams",
         "restreams_request_object.RestreamsRequestObject",
         many=True,

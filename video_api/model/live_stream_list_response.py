@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Final, Sequence, Tuple
 
     from .live_stream import LiveStream
     from .pagination import Pagination
@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 class LiveStreamListResponse(Model):
     """LiveStreamListResponse: LiveStreams"""
 
-    data: Tuple[LiveStream, ...] = field("data", "live_stream.LiveStream", many=True, required=True)
-    pagination: Pagination = field("pagination", "pagination.Pagination", required=True)
+    data: Final[Tuple[LiveStream, ...]] = field(
+        "data", "live_stream.LiveStream", many=True, required=True
+    )
+    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 
     if TYPE_CHECKING:
 

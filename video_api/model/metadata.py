@@ -8,14 +8,16 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class Metadata(Model):
     """Metadata"""
 
-    key: Optional[str] = field("key", str, description="The constant that defines the data set.")
-    value: Optional[str] = field(
+    key: Final[Optional[str]] = field(
+        "key", str, description="The constant that defines the data set."
+    )
+    value: Final[Optional[str]] = field(
         "value", str, description="A variable which belongs to the data set."
     )
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from .pagination_link import PaginationLink
 
@@ -16,20 +16,22 @@ if TYPE_CHECKING:
 class Pagination(Model):
     """Pagination"""
 
-    links: Tuple[PaginationLink, ...] = field(
+    links: Final[Tuple[PaginationLink, ...]] = field(
         "links", "pagination_link.PaginationLink", many=True, required=True
     )
-    items_total: Optional[int] = field(
+    items_total: Final[Optional[int]] = field(
         "itemsTotal", int, description="Total number of items that exist."
     )
-    pages_total: Optional[int] = field(
+    pages_total: Final[Optional[int]] = field(
         "pagesTotal", int, description="Number of items listed in the current page."
     )
-    page_size: Optional[int] = field(
+    page_size: Final[Optional[int]] = field(
         "pageSize", int, description="Maximum number of item per page."
     )
-    current_page: Optional[int] = field("currentPage", int, description="The current page index.")
-    current_page_items: Optional[int] = field(
+    current_page: Final[Optional[int]] = field(
+        "currentPage", int, description="The current page index."
+    )
+    current_page_items: Final[Optional[int]] = field(
         "currentPageItems", int, description="The number of items on the current page."
     )
 

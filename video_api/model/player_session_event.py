@@ -9,23 +9,23 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class PlayerSessionEvent(Model):
     """PlayerSessionEvent"""
 
-    type: Optional[str] = field(
+    type: Final[Optional[str]] = field(
         "type",
         str,
         description="Possible values are: ready, play, pause, resume, seek.backward, seek.forward, end",
     )
-    emitted_at: Optional[datetime] = field(
+    emitted_at: Final[Optional[datetime]] = field(
         "emittedAt", datetime, description="When an event occurred, presented in ATOM UTC format."
     )
-    at: Optional[int] = field("at", int)
-    _from: Optional[int] = field("from", int)
-    to: Optional[int] = field("to", int)
+    at: Final[Optional[int]] = field("at", int)
+    _from: Final[Optional[int]] = field("from", int)
+    to: Final[Optional[int]] = field("to", int)
 
     if TYPE_CHECKING:
 

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class PlayerThemeAssets(Model):
     """PlayerThemeAssets"""
 
-    logo: Optional[str] = field(
+    logo: Final[Optional[str]] = field(
         "logo", str, description="The name of the file containing the logo you want to use."
     )
-    link: Optional[str] = field(
+    link: Final[Optional[str]] = field(
         "link", str, description="The path to the file containing your logo."
     )
 

@@ -8,52 +8,58 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class PlayerThemeUpdatePayload(Model):
     """PlayerThemeUpdatePayload"""
 
-    name: Optional[str] = field("name", str, description="Add a name for your player theme here.")
-    text: Optional[str] = field("text", str, description="RGBA color for timer text.")
-    link: Optional[str] = field("link", str, description="RGBA color for all controls.")
-    link_hover: Optional[str] = field(
+    name: Final[Optional[str]] = field(
+        "name", str, description="Add a name for your player theme here."
+    )
+    text: Final[Optional[str]] = field("text", str, description="RGBA color for timer text.")
+    link: Final[Optional[str]] = field("link", str, description="RGBA color for all controls.")
+    link_hover: Final[Optional[str]] = field(
         "linkHover", str, description="RGBA color for all controls when hovered."
     )
-    link_active: Optional[str] = field(
+    link_active: Final[Optional[str]] = field(
         "linkActive", str, description="RGBA color for the play button when hovered."
     )
-    track_played: Optional[str] = field(
+    track_played: Final[Optional[str]] = field(
         "trackPlayed", str, description="RGBA color playback bar: played content."
     )
-    track_unplayed: Optional[str] = field(
+    track_unplayed: Final[Optional[str]] = field(
         "trackUnplayed",
         str,
         description="RGBA color playback bar: downloaded but unplayed (buffered) content.",
     )
-    track_background: Optional[str] = field(
+    track_background: Final[Optional[str]] = field(
         "trackBackground", str, description="RGBA color playback bar: background."
     )
-    background_top: Optional[str] = field(
+    background_top: Final[Optional[str]] = field(
         "backgroundTop", str, description="RGBA color: top 50% of background."
     )
-    background_bottom: Optional[str] = field(
+    background_bottom: Final[Optional[str]] = field(
         "backgroundBottom", str, description="RGBA color: bottom 50% of background."
     )
-    background_text: Optional[str] = field(
+    background_text: Final[Optional[str]] = field(
         "backgroundText", str, description="RGBA color for title text."
     )
-    enable_api: Optional[bool] = field(
+    enable_api: Final[Optional[bool]] = field(
         "enableApi", bool, description="enable/disable player SDK access."
     )
-    enable_controls: Optional[bool] = field(
+    enable_controls: Final[Optional[bool]] = field(
         "enableControls", bool, description="enable/disable player controls."
     )
-    force_autoplay: Optional[bool] = field(
+    force_autoplay: Final[Optional[bool]] = field(
         "forceAutoplay", bool, description="enable/disable player autoplay."
     )
-    hide_title: Optional[bool] = field("hideTitle", bool, description="enable/disable title.")
-    force_loop: Optional[bool] = field("forceLoop", bool, description="enable/disable looping.")
+    hide_title: Final[Optional[bool]] = field(
+        "hideTitle", bool, description="enable/disable title."
+    )
+    force_loop: Final[Optional[bool]] = field(
+        "forceLoop", bool, description="enable/disable looping."
+    )
 
     if TYPE_CHECKING:
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Final, Sequence, Tuple
 
     from .pagination import Pagination
     from .player_theme import PlayerTheme
@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 class PlayerThemesListResponse(Model):
     """PlayerThemesListResponse: PlayerThemes"""
 
-    data: Tuple[PlayerTheme, ...] = field(
+    data: Final[Tuple[PlayerTheme, ...]] = field(
         "data", "player_theme.PlayerTheme", many=True, required=True
     )
-    pagination: Pagination = field("pagination", "pagination.Pagination", required=True)
+    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 
     if TYPE_CHECKING:
 

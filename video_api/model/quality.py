@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
     from typing_extensions import Literal
 
@@ -16,16 +16,16 @@ if TYPE_CHECKING:
 class Quality(Model):
     """Quality"""
 
-    type: Optional[Literal["hls", "mp4"]] = field(
+    type: Final[Optional[Literal["hls", "mp4"]]] = field(
         "type", str, enum=("hls", "mp4"), description="The type of video (hls or mp4)."
     )
-    quality: Optional[Literal["240p", "360p", "480p", "720p", "1080p", "2160p"]] = field(
+    quality: Final[Optional[Literal["240p", "360p", "480p", "720p", "1080p", "2160p"]]] = field(
         "quality",
         str,
         enum=("240p", "360p", "480p", "720p", "1080p", "2160p"),
         description="The quality of the video you have, in pixels.",
     )
-    status: Optional[Literal["waiting", "encoding", "encoded", "failed"]] = field(
+    status: Final[Optional[Literal["waiting", "encoding", "encoded", "failed"]]] = field(
         "status",
         str,
         enum=("waiting", "encoding", "encoded", "failed"),

@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING
 
 from ..schemas import Model, field
 
+if TYPE_CHECKING:
+    from typing import Final
+
 
 class RefreshTokenPayload(Model):
     """RefreshTokenPayload: RefreshToken"""
 
-    refresh_token: str = field(
+    refresh_token: Final[str] = field(
         "refreshToken",
         str,
         required=True,

@@ -7,23 +7,26 @@ from typing import TYPE_CHECKING
 
 from ..schemas import Model, field
 
+if TYPE_CHECKING:
+    from typing import Final
+
 
 class RestreamsRequestObject(Model):
     """RestreamsRequestObject: Adding restream destinations is optional."""
 
-    name: str = field(
+    name: Final[str] = field(
         "name",
         str,
         required=True,
         description="Use this parameter to define a name for the restream destination.",
     )
-    server_url: str = field(
+    server_url: Final[str] = field(
         "serverUrl",
         str,
         required=True,
         description="Use this parameter to set the `RTMPS` or `RTMP` server URL of the restream destination.",
     )
-    stream_key: str = field(
+    stream_key: Final[str] = field(
         "streamKey",
         str,
         required=True,

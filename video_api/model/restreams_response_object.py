@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class RestreamsResponseObject(Model):
     """RestreamsResponseObject: Restreams response object"""
 
-    name: Optional[str] = field(
+    name: Final[Optional[str]] = field(
         "name", str, description="Returns the name of a restream destination."
     )
-    server_url: Optional[str] = field(
+    server_url: Final[Optional[str]] = field(
         "serverUrl", str, description="Returns the server URL of a restream destination."
     )
-    stream_key: Optional[str] = field(
+    stream_key: Final[Optional[str]] = field(
         "streamKey",
         str,
         secret=True,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Final, Sequence, Tuple
 
     from .pagination import Pagination
     from .summary import Summary
@@ -17,14 +17,14 @@ if TYPE_CHECKING:
 class SummariesListResponse(Model):
     """SummariesListResponse: Summaries"""
 
-    data: Tuple[Summary, ...] = field(
+    data: Final[Tuple[Summary, ...]] = field(
         "data",
         "summary.Summary",
         many=True,
         required=True,
         description="An array of summary objects.",
     )
-    pagination: Pagination = field("pagination", "pagination.Pagination", required=True)
+    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 
     if TYPE_CHECKING:
 

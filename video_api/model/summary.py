@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
     from typing_extensions import Literal
 
@@ -17,30 +17,30 @@ if TYPE_CHECKING:
 class Summary(Model):
     """Summary"""
 
-    summary_id: Optional[str] = field(
+    summary_id: Final[Optional[str]] = field(
         "summaryId", str, description="The unique identifier of the summary object."
     )
-    created_at: Optional[datetime] = field(
+    created_at: Final[Optional[datetime]] = field(
         "createdAt",
         datetime,
         description="Returns the date and time when the summary was created in ATOM date-time format.",
     )
-    updated_at: Optional[datetime] = field(
+    updated_at: Final[Optional[datetime]] = field(
         "updatedAt",
         datetime,
         description="Returns the date and time when the summary was last updated in ATOM date-time format.",
     )
-    video_id: Optional[str] = field(
+    video_id: Final[Optional[str]] = field(
         "videoId", str, description="The unique identifier of the video object."
     )
-    origin: Optional[Literal["api", "auto"]] = field(
+    origin: Final[Optional[Literal["api", "auto"]]] = field(
         "origin",
         str,
         enum=("api", "auto"),
         description="Returns the origin of how the summary was created.",
     )
-    source_status: Optional[
-        Literal["missing", "waiting", "failed", "completed", "unprocessable"]
+    source_status: Final[
+        Optional[Literal["missing", "waiting", "failed", "completed", "unprocessable"]]
     ] = field(
         "sourceStatus",
         str,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -16,16 +16,16 @@ if TYPE_CHECKING:
 class SummaryCreationPayload(Model):
     """SummaryCreationPayload"""
 
-    video_id: str = field(
+    video_id: Final[str] = field(
         "videoId", str, required=True, description="Create a summary of a video using the video ID."
     )
-    origin: Optional[Literal["auto"]] = field(
+    origin: Final[Optional[Literal["auto"]]] = field(
         "origin",
         str,
         enum=("auto",),
         description="Use this parameter to define how the API generates the summary.",
     )
-    attributes: Optional[Tuple[Literal["abstract", "takeaways"], ...]] = field(
+    attributes: Final[Optional[Tuple[Literal["abstract", "takeaways"], ...]]] = field(
         "attributes",
         str,
         many=True,

@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
 
 class SummarySource(Model):
     """SummarySource"""
 
-    abstract: Optional[str] = field(
+    abstract: Final[Optional[str]] = field(
         "abstract", str, description="A short outline of the contents of the video."
     )
-    takeaways: Optional[Tuple[str, ...]] = field(
+    takeaways: Final[Optional[Tuple[str, ...]]] = field(
         "takeaways",
         str,
         many=True,

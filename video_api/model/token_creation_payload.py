@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class TokenCreationPayload(Model):
     """TokenCreationPayload"""
 
-    ttl: Optional[int] = field(
+    ttl: Final[Optional[int]] = field(
         "ttl", int, default=0, description="Time in seconds that the token will be active."
     )
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Final, Sequence, Tuple
 
     from .pagination import Pagination
     from .upload_token import UploadToken
@@ -17,10 +17,10 @@ if TYPE_CHECKING:
 class TokenListResponse(Model):
     """TokenListResponse: UploadTokens"""
 
-    data: Tuple[UploadToken, ...] = field(
+    data: Final[Tuple[UploadToken, ...]] = field(
         "data", "upload_token.UploadToken", many=True, required=True
     )
-    pagination: Pagination = field("pagination", "pagination.Pagination", required=True)
+    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 
     if TYPE_CHECKING:
 

@@ -8,17 +8,19 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class UnrecognizedRequestUrl(Model):
     """UnrecognizedRequestUrl: Unrecognized request URL"""
 
-    type: Optional[str] = field("type", str, description="A link to the error documentation.")
-    title: Optional[str] = field(
+    type: Final[Optional[str]] = field(
+        "type", str, description="A link to the error documentation."
+    )
+    title: Final[Optional[str]] = field(
         "title", str, description="A description of the error that occurred."
     )
-    status: Optional[int] = field("status", int, description="The HTTP status code.")
+    status: Final[Optional[int]] = field("status", int, description="The HTTP status code.")
 
     if TYPE_CHECKING:
 

@@ -9,27 +9,27 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class UploadToken(Model):
     """UploadToken"""
 
-    token: Optional[str] = field(
+    token: Final[Optional[str]] = field(
         "token",
         str,
         secret=True,
         description="The unique identifier for the token you will use to authenticate an upload.",
     )
-    ttl: Optional[int] = field(
+    ttl: Final[Optional[int]] = field(
         "ttl", int, description="Time-to-live - how long the upload token is valid for."
     )
-    created_at: Optional[datetime] = field(
+    created_at: Final[Optional[datetime]] = field(
         "createdAt",
         datetime,
         description="When the token was created, displayed in ATOM UTC format.",
     )
-    expires_at: Optional[datetime] = field(
+    expires_at: Final[Optional[datetime]] = field(
         "expiresAt",
         datetime,
         nullable=True,

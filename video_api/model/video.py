@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -21,77 +21,77 @@ if TYPE_CHECKING:
 class Video(Model):
     """Video"""
 
-    video_id: str = field(
+    video_id: Final[str] = field(
         "videoId", str, required=True, description="The unique identifier of the video object."
     )
-    created_at: Optional[datetime] = field(
+    created_at: Final[Optional[datetime]] = field(
         "createdAt", datetime, description="When a video was created, presented in ATOM UTC format."
     )
-    title: Optional[str] = field("title", str, description="The title of the video content.")
-    description: Optional[str] = field(
+    title: Final[Optional[str]] = field("title", str, description="The title of the video content.")
+    description: Final[Optional[str]] = field(
         "description", str, description="A description for the video content."
     )
-    published_at: Optional[datetime] = field(
+    published_at: Final[Optional[datetime]] = field(
         "publishedAt", datetime, description="The date and time the API created the video."
     )
-    updated_at: Optional[datetime] = field(
+    updated_at: Final[Optional[datetime]] = field(
         "updatedAt", datetime, description="The date and time the video was updated."
     )
-    discarded_at: Optional[datetime] = field(
+    discarded_at: Final[Optional[datetime]] = field(
         "discardedAt",
         datetime,
         nullable=True,
         description="The date and time the video was discarded.",
     )
-    deletes_at: Optional[datetime] = field(
+    deletes_at: Final[Optional[datetime]] = field(
         "deletesAt",
         datetime,
         nullable=True,
         description="The date and time the video will be permanently deleted.",
     )
-    discarded: Optional[bool] = field(
+    discarded: Final[Optional[bool]] = field(
         "discarded",
         bool,
         description="Returns `true` for videos you discarded when you have the Video Restore feature enabled.",
     )
-    language: Optional[str] = field(
+    language: Final[Optional[str]] = field(
         "language",
         str,
         description="Returns the language of a video in [IETF language tag](https://en.wikipedia.org/wiki/IETF_language_tag)…",
     )
-    language_origin: Optional[Literal["api", "auto"]] = field(
+    language_origin: Final[Optional[Literal["api", "auto"]]] = field(
         "languageOrigin",
         str,
         nullable=True,
         enum=("api", "auto"),
         description="Returns the origin of the last update on the video's `language` attribute.",
     )
-    tags: Optional[Tuple[str, ...]] = field(
+    tags: Final[Optional[Tuple[str, ...]]] = field(
         "tags",
         str,
         many=True,
         description="One array of tags (each tag is a string) in order to categorize a video.",
     )
-    metadata: Optional[Tuple[Metadata, ...]] = field(
+    metadata: Final[Optional[Tuple[Metadata, ...]]] = field(
         "metadata",
         "metadata.Metadata",
         many=True,
         description="Metadata you can use to categorise and filter videos.",
     )
-    source: Optional[VideoSource] = field("source", "video_source.VideoSource")
-    assets: Optional[VideoAssets] = field("assets", "video_assets.VideoAssets")
-    player_id: Optional[str] = field(
+    source: Final[Optional[VideoSource]] = field("source", "video_source.VideoSource")
+    assets: Final[Optional[VideoAssets]] = field("assets", "video_assets.VideoAssets")
+    player_id: Final[Optional[str]] = field(
         "playerId", str, description="The id of the player that will be applied on the video."
     )
-    public: Optional[bool] = field(
+    public: Final[Optional[bool]] = field(
         "public",
         bool,
         description="Defines if the content is publicly reachable or if a unique token is needed for each play session.",
     )
-    panoramic: Optional[bool] = field(
+    panoramic: Final[Optional[bool]] = field(
         "panoramic", bool, description="Defines if video is panoramic."
     )
-    mp4_support: Optional[bool] = field(
+    mp4_support: Final[Optional[bool]] = field(
         "mp4Support", bool, description="This lets you know whether mp4 is supported."
     )
 

@@ -8,19 +8,21 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class VideoAssets(Model):
     """VideoAssets: Collection of details about the video object that you can use to work with the video…"""
 
-    hls: Optional[str] = field("hls", str, description="This is the manifest URL.")
-    iframe: Optional[str] = field(
+    hls: Final[Optional[str]] = field("hls", str, description="This is the manifest URL.")
+    iframe: Final[Optional[str]] = field(
         "iframe", str, description="Code to use video from a third party website"
     )
-    player: Optional[str] = field("player", str, description="Raw url of the player.")
-    thumbnail: Optional[str] = field("thumbnail", str, description="Poster of the video.")
-    mp4: Optional[str] = field("mp4", str, description="Available only if mp4Support is enabled.")
+    player: Final[Optional[str]] = field("player", str, description="Raw url of the player.")
+    thumbnail: Final[Optional[str]] = field("thumbnail", str, description="Poster of the video.")
+    mp4: Final[Optional[str]] = field(
+        "mp4", str, description="Available only if mp4Support is enabled."
+    )
 
     if TYPE_CHECKING:
 

@@ -8,18 +8,18 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class VideoClip(Model):
     """VideoClip: Use this object to create a smaller clip from a video you upload."""
 
-    start_timecode: Optional[str] = field(
+    start_timecode: Final[Optional[str]] = field(
         "startTimecode",
         str,
         description="The timestamp that defines the beginning of the video clip you want to create.",
     )
-    end_timecode: Optional[str] = field(
+    end_timecode: Final[Optional[str]] = field(
         "endTimecode",
         str,
         description="The timestamp that defines the end of the video clip you want to create.",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -20,77 +20,85 @@ if TYPE_CHECKING:
 class VideoCreationPayload(Model):
     """VideoCreationPayload"""
 
-    title: str = field("title", str, required=True, description="The title of your new video.")
-    description: Optional[str] = field(
+    title: Final[str] = field(
+        "title", str, required=True, description="The title of your new video."
+    )
+    description: Final[Optional[str]] = field(
         "description", str, description="A brief description of your video."
     )
-    source: Optional[str] = field(
+    source: Final[Optional[str]] = field(
         "source",
         str,
         description="You can either add a video already on the web, by entering the URL of the video, or you can also enter the…",
     )
-    public: Optional[bool] = field("public", bool, default=True, description="Default: True.")
-    panoramic: Optional[bool] = field(
+    public: Final[Optional[bool]] = field(
+        "public", bool, default=True, description="Default: True."
+    )
+    panoramic: Final[Optional[bool]] = field(
         "panoramic",
         bool,
         default=False,
         description="Indicates if your video is a 360/immersive video.",
     )
-    mp4_support: Optional[bool] = field(
+    mp4_support: Final[Optional[bool]] = field(
         "mp4Support",
         bool,
         default=True,
         description="Enables mp4 version in addition to streamed version.",
     )
-    player_id: Optional[str] = field(
+    player_id: Final[Optional[str]] = field(
         "playerId", str, description="The unique identification number for your video player."
     )
-    tags: Optional[Tuple[str, ...]] = field(
+    tags: Final[Optional[Tuple[str, ...]]] = field(
         "tags", str, many=True, description="A list of tags you want to use to describe your video."
     )
-    metadata: Optional[Tuple[Metadata, ...]] = field(
+    metadata: Final[Optional[Tuple[Metadata, ...]]] = field(
         "metadata",
         "metadata.Metadata",
         many=True,
         description="A list of key value pairs that you use to provide metadata for your video.",
     )
-    clip: Optional[VideoClip] = field("clip", "video_clip.VideoClip")
-    watermark: Optional[VideoWatermark] = field("watermark", "video_watermark.VideoWatermark")
-    language: Optional[
-        Literal[
-            "ar",
-            "ca",
-            "cs",
-            "da",
-            "de",
-            "el",
-            "en",
-            "es",
-            "fa",
-            "fi",
-            "fr",
-            "he",
-            "hi",
-            "hr",
-            "hu",
-            "it",
-            "ja",
-            "ko",
-            "ml",
-            "nl",
-            "nn",
-            False,
-            "pl",
-            "pt",
-            "ru",
-            "sk",
-            "sl",
-            "te",
-            "tr",
-            "uk",
-            "ur",
-            "vi",
-            "zh",
+    clip: Final[Optional[VideoClip]] = field("clip", "video_clip.VideoClip")
+    watermark: Final[Optional[VideoWatermark]] = field(
+        "watermark", "video_watermark.VideoWatermark"
+    )
+    language: Final[
+        Optional[
+            Literal[
+                "ar",
+                "ca",
+                "cs",
+                "da",
+                "de",
+                "el",
+                "en",
+                "es",
+                "fa",
+                "fi",
+                "fr",
+                "he",
+                "hi",
+                "hr",
+                "hu",
+                "it",
+                "ja",
+                "ko",
+                "ml",
+                "nl",
+                "nn",
+                "no",
+                "pl",
+                "pt",
+                "ru",
+                "sk",
+                "sl",
+                "te",
+                "tr",
+                "uk",
+                "ur",
+                "vi",
+                "zh",
+            ]
         ]
     ] = field(
         "language",
@@ -118,7 +126,7 @@ class VideoCreationPayload(Model):
             "ml",
             "nl",
             "nn",
-            False,
+            "no",
             "pl",
             "pt",
             "ru",
@@ -133,18 +141,20 @@ class VideoCreationPayload(Model):
         ),
         description="Use this parameter to set the language of the video.",
     )
-    transcript: Optional[bool] = field(
+    transcript: Final[Optional[bool]] = field(
         "transcript", bool, description="Use this parameter to enable transcription."
     )
-    transcript_summary: Optional[bool] = field(
+    transcript_summary: Final[Optional[bool]] = field(
         "transcriptSummary", bool, description="Use this parameter to enable summarization."
     )
-    transcript_summary_attributes: Optional[Tuple[Literal["abstract", "takeaways"], ...]] = field(
-        "transcriptSummaryAttributes",
-        str,
-        many=True,
-        enum=("abstract", "takeaways"),
-        description="Use this parameter to define the elements of a summary that you want to generate.",
+    transcript_summary_attributes: Final[Optional[Tuple[Literal["abstract", "takeaways"], ...]]] = (
+        field(
+            "transcriptSummaryAttributes",
+            str,
+            many=True,
+            enum=("abstract", "takeaways"),
+            description="Use this parameter to define the elements of a summary that you want to generate.",
+        )
     )
 
     if TYPE_CHECKING:
@@ -186,7 +196,7 @@ class VideoCreationPayload(Model):
                     "ml",
                     "nl",
                     "nn",
-                    False,
+                    "no",
                     "pl",
                     "pt",
                     "ru",

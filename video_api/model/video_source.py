@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
     from .video_source_live_stream import VideoSourceLiveStream
 
@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 class VideoSource(Model):
     """VideoSource: Source information about the video."""
 
-    uri: Optional[str] = field("uri", str, description="The URL where the video is stored.")
-    type: Optional[str] = field("type", str)
-    live_stream: Optional[VideoSourceLiveStream] = field(
+    uri: Final[Optional[str]] = field("uri", str, description="The URL where the video is stored.")
+    type: Final[Optional[str]] = field("type", str)
+    live_stream: Final[Optional[VideoSourceLiveStream]] = field(
         "liveStream", "video_source_live_stream.VideoSourceLiveStream"
     )
 

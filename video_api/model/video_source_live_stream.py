@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from .video_source_live_stream_link import VideoSourceLiveStreamLink
 
@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 class VideoSourceLiveStream(Model):
     """VideoSourceLiveStream: This appears if the video is from a Live Record."""
 
-    live_stream_id: Optional[str] = field(
+    live_stream_id: Final[Optional[str]] = field(
         "liveStreamId", str, description="The unique identifier for the live stream."
     )
-    links: Optional[Tuple[VideoSourceLiveStreamLink, ...]] = field(
+    links: Final[Optional[Tuple[VideoSourceLiveStreamLink, ...]]] = field(
         "links", "video_source_live_stream_link.VideoSourceLiveStreamLink", many=True
     )
 

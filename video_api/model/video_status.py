@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
     from .video_status_encoding import VideoStatusEncoding
     from .video_status_ingest import VideoStatusIngest
@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 class VideoStatus(Model):
     """VideoStatus"""
 
-    ingest: Optional[VideoStatusIngest] = field("ingest", "video_status_ingest.VideoStatusIngest")
-    encoding: Optional[VideoStatusEncoding] = field(
+    ingest: Final[Optional[VideoStatusIngest]] = field(
+        "ingest", "video_status_ingest.VideoStatusIngest"
+    )
+    encoding: Final[Optional[VideoStatusEncoding]] = field(
         "encoding", "video_status_encoding.VideoStatusEncoding"
     )
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from .quality import Quality
     from .video_status_encoding_metadata import VideoStatusEncodingMetadata
@@ -17,16 +17,16 @@ if TYPE_CHECKING:
 class VideoStatusEncoding(Model):
     """VideoStatusEncoding"""
 
-    playable: Optional[bool] = field(
+    playable: Final[Optional[bool]] = field(
         "playable", bool, description="Whether the video is playable or not."
     )
-    qualities: Optional[Tuple[Quality, ...]] = field(
+    qualities: Final[Optional[Tuple[Quality, ...]]] = field(
         "qualities",
         "quality.Quality",
         many=True,
         description="Available qualities the video can be viewed in.",
     )
-    metadata: Optional[VideoStatusEncodingMetadata] = field(
+    metadata: Final[Optional[VideoStatusEncodingMetadata]] = field(
         "metadata", "video_status_encoding_metadata.VideoStatusEncodingMetadata"
     )
 

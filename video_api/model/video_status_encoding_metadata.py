@@ -8,49 +8,49 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class VideoStatusEncodingMetadata(Model):
     """VideoStatusEncodingMetadata"""
 
-    width: Optional[int] = field(
+    width: Final[Optional[int]] = field(
         "width", int, nullable=True, description="The width of the video in pixels."
     )
-    height: Optional[int] = field(
+    height: Final[Optional[int]] = field(
         "height", int, nullable=True, description="The height of the video in pixels."
     )
-    bitrate: Optional[float] = field(
+    bitrate: Final[Optional[float]] = field(
         "bitrate", float, nullable=True, description="The number of bits processed per second."
     )
-    duration: Optional[int] = field(
+    duration: Final[Optional[int]] = field(
         "duration", int, nullable=True, description="The length of the video."
     )
-    framerate: Optional[int] = field(
+    framerate: Final[Optional[int]] = field(
         "framerate",
         int,
         nullable=True,
         description="The frequency with which consecutive images or frames appear on a display.",
     )
-    samplerate: Optional[int] = field(
+    samplerate: Final[Optional[int]] = field(
         "samplerate",
         int,
         nullable=True,
         description="How many samples per second a digital audio system uses to record an audio signal.",
     )
-    video_codec: Optional[str] = field(
+    video_codec: Final[Optional[str]] = field(
         "videoCodec",
         str,
         nullable=True,
         description="The method used to compress and decompress digital video.",
     )
-    audio_codec: Optional[str] = field(
+    audio_codec: Final[Optional[str]] = field(
         "audioCodec",
         str,
         nullable=True,
         description="The method used to compress and decompress digital audio for your video.",
     )
-    aspect_ratio: Optional[str] = field("aspectRatio", str, nullable=True)
+    aspect_ratio: Final[Optional[str]] = field("aspectRatio", str, nullable=True)
 
     if TYPE_CHECKING:
 

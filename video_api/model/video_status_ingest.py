@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -19,22 +19,22 @@ if TYPE_CHECKING:
 class VideoStatusIngest(Model):
     """VideoStatusIngest: Details about the capturing, transferring, and storing of your video for use immediately…"""
 
-    status: Optional[Literal["uploading", "uploaded", "ingesting", "ingested"]] = field(
+    status: Final[Optional[Literal["uploading", "uploaded", "ingesting", "ingested"]]] = field(
         "status",
         str,
         enum=("uploading", "uploaded", "ingesting", "ingested"),
         description="There are four possible statuses depending on how you provide a video file: - `uploading` - the API is…",
     )
-    filesize: Optional[int] = field(
+    filesize: Final[Optional[int]] = field(
         "filesize", int, nullable=True, description="The size of your file in bytes."
     )
-    received_bytes: Optional[Tuple[BytesRange, ...]] = field(
+    received_bytes: Final[Optional[Tuple[BytesRange, ...]]] = field(
         "receivedBytes",
         "bytes_range.BytesRange",
         many=True,
         description="The total number of bytes received, listed for each chunk of the upload.",
     )
-    received_parts: Optional[VideoStatusIngestReceivedParts] = field(
+    received_parts: Final[Optional[VideoStatusIngestReceivedParts]] = field(
         "receivedParts", "video_status_ingest_received_parts.VideoStatusIngestReceivedParts"
     )
 

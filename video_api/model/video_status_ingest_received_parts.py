@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
 
 class VideoStatusIngestReceivedParts(Model):
     """VideoStatusIngestReceivedParts"""
 
-    parts: Optional[Tuple[int, ...]] = field(
+    parts: Final[Optional[Tuple[int, ...]]] = field(
         "parts", int, many=True, description="The parts that have been uploaded, ordered."
     )
-    total: Optional[int] = field(
+    total: Final[Optional[int]] = field(
         "total", int, nullable=True, description="Contains the number of expected parts."
     )
 

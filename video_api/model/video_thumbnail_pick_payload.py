@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING
 
 from ..schemas import Model, field
 
+if TYPE_CHECKING:
+    from typing import Final
+
 
 class VideoThumbnailPickPayload(Model):
     """VideoThumbnailPickPayload: ThumbnailPickPayload"""
 
-    timecode: str = field(
+    timecode: Final[str] = field(
         "timecode",
         str,
         required=True,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -18,73 +18,75 @@ if TYPE_CHECKING:
 class VideoUpdatePayload(Model):
     """VideoUpdatePayload"""
 
-    player_id: Optional[str] = field(
+    player_id: Final[Optional[str]] = field(
         "playerId",
         str,
         description="The unique ID for the player you want to associate with your video.",
     )
-    title: Optional[str] = field(
+    title: Final[Optional[str]] = field(
         "title", str, description="The title you want to use for your video."
     )
-    description: Optional[str] = field(
+    description: Final[Optional[str]] = field(
         "description", str, description="A brief description of the video."
     )
-    public: Optional[bool] = field(
+    public: Final[Optional[bool]] = field(
         "public", bool, description="Whether the video is publicly available or not."
     )
-    panoramic: Optional[bool] = field(
+    panoramic: Final[Optional[bool]] = field(
         "panoramic", bool, description="Whether the video is a 360 degree or immersive video."
     )
-    mp4_support: Optional[bool] = field(
+    mp4_support: Final[Optional[bool]] = field(
         "mp4Support", bool, description="Whether the player supports the mp4 format."
     )
-    tags: Optional[Tuple[str, ...]] = field(
+    tags: Final[Optional[Tuple[str, ...]]] = field(
         "tags",
         str,
         many=True,
         description="A list of terms or words you want to tag the video with.",
     )
-    metadata: Optional[Tuple[Metadata, ...]] = field(
+    metadata: Final[Optional[Tuple[Metadata, ...]]] = field(
         "metadata",
         "metadata.Metadata",
         many=True,
         description="A list (array) of dictionaries where each dictionary contains a key value pair that describes the video.",
     )
-    language: Optional[
-        Literal[
-            "ar",
-            "ca",
-            "cs",
-            "da",
-            "de",
-            "el",
-            "en",
-            "es",
-            "fa",
-            "fi",
-            "fr",
-            "he",
-            "hi",
-            "hr",
-            "hu",
-            "it",
-            "ja",
-            "ko",
-            "ml",
-            "nl",
-            "nn",
-            False,
-            "pl",
-            "pt",
-            "ru",
-            "sk",
-            "sl",
-            "te",
-            "tr",
-            "uk",
-            "ur",
-            "vi",
-            "zh",
+    language: Final[
+        Optional[
+            Literal[
+                "ar",
+                "ca",
+                "cs",
+                "da",
+                "de",
+                "el",
+                "en",
+                "es",
+                "fa",
+                "fi",
+                "fr",
+                "he",
+                "hi",
+                "hr",
+                "hu",
+                "it",
+                "ja",
+                "ko",
+                "ml",
+                "nl",
+                "nn",
+                "no",
+                "pl",
+                "pt",
+                "ru",
+                "sk",
+                "sl",
+                "te",
+                "tr",
+                "uk",
+                "ur",
+                "vi",
+                "zh",
+            ]
         ]
     ] = field(
         "language",
@@ -112,7 +114,7 @@ class VideoUpdatePayload(Model):
             "ml",
             "nl",
             "nn",
-            False,
+            "no",
             "pl",
             "pt",
             "ru",
@@ -127,18 +129,20 @@ class VideoUpdatePayload(Model):
         ),
         description="Use this parameter to set the language of the video.",
     )
-    transcript: Optional[bool] = field(
+    transcript: Final[Optional[bool]] = field(
         "transcript", bool, description="Use this parameter to enable transcription."
     )
-    transcript_summary: Optional[bool] = field(
+    transcript_summary: Final[Optional[bool]] = field(
         "transcriptSummary", bool, description="Use this parameter to enable summarization."
     )
-    transcript_summary_attributes: Optional[Tuple[Literal["abstract", "takeaways"], ...]] = field(
-        "transcriptSummaryAttributes",
-        str,
-        many=True,
-        enum=("abstract", "takeaways"),
-        description="Use this parameter to define the elements of a summary that you want to generate.",
+    transcript_summary_attributes: Final[Optional[Tuple[Literal["abstract", "takeaways"], ...]]] = (
+        field(
+            "transcriptSummaryAttributes",
+            str,
+            many=True,
+            enum=("abstract", "takeaways"),
+            description="Use this parameter to define the elements of a summary that you want to generate.",
+        )
     )
 
     if TYPE_CHECKING:
@@ -177,7 +181,7 @@ class VideoUpdatePayload(Model):
                     "ml",
                     "nl",
                     "nn",
-                    False,
+                    "no",
                     "pl",
                     "pt",
                     "ru",

@@ -8,44 +8,44 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class VideoWatermark(Model):
     """VideoWatermark"""
 
-    id: Optional[str] = field("id", str, description="id of the watermark")
-    top: Optional[str] = field(
+    id: Final[Optional[str]] = field("id", str, description="id of the watermark")
+    top: Final[Optional[str]] = field(
         "top",
         str,
         description="Distance expressed in px or % between the top-border of the video and the watermark-image.",
     )
-    left: Optional[str] = field(
+    left: Final[Optional[str]] = field(
         "left",
         str,
         description="Distance expressed in px or % between the left-border of the video and the watermark-image.",
     )
-    bottom: Optional[str] = field(
+    bottom: Final[Optional[str]] = field(
         "bottom",
         str,
         description="Distance expressed in px or % between the bottom-border of the video and the watermark-image.",
     )
-    right: Optional[str] = field(
+    right: Final[Optional[str]] = field(
         "right",
         str,
         description="Distance expressed in px or % between the right-border of the video and the watermark-image.",
     )
-    width: Optional[str] = field(
+    width: Final[Optional[str]] = field(
         "width",
         str,
         description="Width of the watermark-image relative to the video if expressed in %.",
     )
-    height: Optional[str] = field(
+    height: Final[Optional[str]] = field(
         "height",
         str,
         description="Height of the watermark-image relative to the video if expressed in %.",
     )
-    opacity: Optional[str] = field(
+    opacity: Final[Optional[str]] = field(
         "opacity",
         str,
         description="Opacity expressed in % only to specify the degree of the watermark-image transparency with the video.",

@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Final, Optional
 
 
 class Watermark(Model):
     """Watermark"""
 
-    watermark_id: Optional[str] = field(
+    watermark_id: Final[Optional[str]] = field(
         "watermarkId", str, description="The unique identifier of the watermark."
     )
-    created_at: Optional[datetime] = field(
+    created_at: Final[Optional[datetime]] = field(
         "createdAt",
         datetime,
         description="When the watermark was created, presented in ATOM UTC format.",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Final, Sequence, Tuple
 
     from .pagination import Pagination
     from .watermark import Watermark
@@ -17,8 +17,10 @@ if TYPE_CHECKING:
 class WatermarksListResponse(Model):
     """WatermarksListResponse: Watermarks"""
 
-    data: Tuple[Watermark, ...] = field("data", "watermark.Watermark", many=True, required=True)
-    pagination: Pagination = field("pagination", "pagination.Pagination", required=True)
+    data: Final[Tuple[Watermark, ...]] = field(
+        "data", "watermark.Watermark", many=True, required=True
+    )
+    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 
     if TYPE_CHECKING:
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Final, Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -17,25 +17,27 @@ if TYPE_CHECKING:
 class Webhook(Model):
     """Webhook"""
 
-    webhook_id: Optional[str] = field(
+    webhook_id: Final[Optional[str]] = field(
         "webhookId", str, description="A unique identifier of the webhook you subscribed to."
     )
-    created_at: Optional[datetime] = field(
+    created_at: Final[Optional[datetime]] = field(
         "createdAt",
         datetime,
         description="The time and date when you created this webhook subscription, in ATOM UTC format.",
     )
-    events: Optional[
-        Tuple[
-            Literal[
-                "live-stream.broadcast.started",
-                "live-stream.broadcast.ended",
-                "video.source.recorded",
-                "video.encoding.quality.completed",
-                "video.caption.generated",
-                "video.summary.generated",
-            ],
-            ...,
+    events: Final[
+        Optional[
+            Tuple[
+                Literal[
+                    "live-stream.broadcast.started",
+                    "live-stream.broadcast.ended",
+                    "video.source.recorded",
+                    "video.encoding.quality.completed",
+                    "video.caption.generated",
+                    "video.summary.generated",
+                ],
+                ...,
+            ]
         ]
     ] = field(
         "events",
@@ -51,8 +53,10 @@ class Webhook(Model):
         ),
         description="A list of events that you subscribed to.",
     )
-    url: Optional[str] = field("url", str, description="The URL where the API sends the webhook.")
-    signature_secret: Optional[str] = field(
+    url: Final[Optional[str]] = field(
+        "url", str, description="The URL where the API sends the webhook."
+    )
+    signature_secret: Final[Optional[str]] = field(
         "signatureSecret",
         str,
         secret=True,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Final, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -16,16 +16,18 @@ if TYPE_CHECKING:
 class WebhooksCreationPayload(Model):
     """WebhooksCreationPayload"""
 
-    events: Tuple[
-        Literal[
-            "live-stream.broadcast.started",
-            "live-stream.broadcast.ended",
-            "video.source.recorded",
-            "video.encoding.quality.completed",
-            "video.caption.generated",
-            "video.summary.generated",
-        ],
-        ...,
+    events: Final[
+        Tuple[
+            Literal[
+                "live-stream.broadcast.started",
+                "live-stream.broadcast.ended",
+                "video.source.recorded",
+                "video.encoding.quality.completed",
+                "video.caption.generated",
+                "video.summary.generated",
+            ],
+            ...,
+        ]
     ] = field(
         "events",
         str,
@@ -41,7 +43,7 @@ class WebhooksCreationPayload(Model):
         ),
         description="An array of webhook events that you want to subscribe to.",
     )
-    url: str = field(
+    url: Final[str] = field(
         "url", str, required=True, description="The the url to which HTTP notifications are sent."
     )
 

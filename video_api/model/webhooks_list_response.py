@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Final, Sequence, Tuple
 
     from .pagination import Pagination
     from .webhook import Webhook
@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 class WebhooksListResponse(Model):
     """WebhooksListResponse: Webhooks"""
 
-    data: Tuple[Webhook, ...] = field("data", "webhook.Webhook", many=True, required=True)
-    pagination: Pagination = field("pagination", "pagination.Pagination", required=True)
+    data: Final[Tuple[Webhook, ...]] = field("data", "webhook.Webhook", many=True, required=True)
+    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 
     if TYPE_CHECKING:
 

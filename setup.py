@@ -21,6 +21,10 @@ setup(
     python_requires=">=3.8",
     install_requires=REQUIRES,
     packages=find_packages(include=["video_api", "video_api.*"]),
+    # The packages live at the root. Saying so makes `pip install -e .` put this directory
+    # on sys.path with a plain .pth line, which type checkers (mypy, pyright) follow, instead
+    # of an import hook, which they cannot: `mypy` in a user's project then finds video_api.
+    package_dir={"": "."},
     package_data={"video_api": ["py.typed", "testing/*.json"]},
     entry_points={"console_scripts": ["video-api = video_api.__main__:main"]},
     classifiers=[

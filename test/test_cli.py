@@ -8,24 +8,46 @@ token is ever part of an error. Every subprocess is bounded by ``TIMEOUT``.
 
 from __future__ import annotations
 
+import base64
+import functools
+import inspect
 import json
 import os
 import queue
 import re
+import select
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 import video_api
+import video_api.__main__ as cli
+from video_api.apis.tags.analytics_api import AnalyticsApi
+from video_api.apis.tags.captions_api import CaptionsApi
+from video_api.apis.tags.chapters_api import ChaptersApi
+from video_api.apis.tags.live_streams_api import LiveStreamsApi
+from video_api.apis.tags.player_themes_api import PlayerThemesApi
+from video_api.apis.tags.tags_api import TagsApi
+from video_api.apis.tags.upload_tokens_api import UploadTokensApi
+from video_api.apis.tags.videos_api import VideosApi
+from video_api.apis.tags.webhooks_api import WebhooksApi
+from video_api.model.filter_by import FilterBy
 from video_api.testing import Emulator, Fault
+
+if sys.platform != "win32":
+    import pty
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 30.0  # seconds for any one command or line of output; they take a second or so
@@ -33,6 +55,7 @@ BAD_KEY = "wrong-key-7f3a9c2e51"
 KEY_HINT = "use --api-key KEY, --api-key - (read from stdin) or set VIDEO_API_KEY"
 TOKEN = r"[A-Za-z0-9_-]{20,}"
 SHORT = r"[A-Za-z0-9_-]{4}\.\.\."
+HIDDEN = "(and 1 value(s) not shown)"
 ASSIGNMENTS = re.compile(f"VIDEO_API_ACCESS_TOKEN=({TOKEN})\nVIDEO_API_REFRESH_TOKEN=({TOKEN})\n")
 
 
@@ -45,7 +68,11 @@ def cli_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
 
 
 def run(
-    *args: str, input: str = "", env: Optional[Dict[str, str]] = None, module: str = "video_api"
+    *args: str,
+    input: str = "",
+    env: Optional[Dict[str, str]] = None,
+    module: str = "video_api",
+    cwd: Optional[Path] = None,
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", module, *args],
@@ -54,12 +81,14 @@ def run(
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
+        cwd=cwd,
     )
 
 
+@functools.lru_cache(maxsize=None)
 def usage(command: str = "") -> str:
     """The usage block of ``video-api [COMMAND]``, as its --help starts."""
-    return run(*filter(None, [command]), "--help").stdout.split("\n\n")[0] + "\n"
+    return run(*command.split(), "--help").stdout.split("\n\n")[0] + "\n"
 
 
 def outcome(result: subprocess.CompletedProcess[str]) -> tuple[str, str, int]:
@@ -292,9 +321,11 @@ def test_version() -> None:
     assert outcome(run("--version")) == (f"video-api {video_api.__version__}\n", "", 0)
 
 
-@pytest.mark.parametrize("command", ["", "token", "refresh", "serve", "demo"])
+@pytest.mark.parametrize(
+    "command", ["", "token", "refresh", "serve", "demo", "upload", "videos", "videos list"]
+)
 def test_every_help_has_examples(command: str) -> None:
-    result = run(*filter(None, [command]), "--help")
+    result = run(*command.split(), "--help")
     assert (result.stderr, result.returncode) == ("", 0)
     assert "\nExamples:\n  video-api " in result.stdout
 
@@ -306,14 +337,16 @@ def test_every_help_has_examples(command: str) -> None:
         (["refresh", "--refresh-token", "t", "--jsno"], "--jsno (did you mean --json?)"),
         (["serve", "--prot", "8080"], "--prot (did you mean --port?) (and 1 value(s) not shown)"),
         (["demo", "--sandbx"], "--sandbx (did you mean --sandbox?)"),
+        (["upload", "README.md", "--tilte", "x"], f"--tilte (did you mean --title?) {HIDDEN}"),
+        (["videos", "list", "--tga", "x"], f"--tga (did you mean --tag?) {HIDDEN}"),
     ],
-    ids=["token", "refresh", "serve", "demo"],
+    ids=["token", "refresh", "serve", "demo", "upload", "videos list"],
 )
 def test_misspelled_flag_shows_the_usage_of_its_command(args: List[str], message: str) -> None:
     """The error names the command at fault; a value that may be a secret is not echoed."""
-    command = args[0]
+    command = " ".join(args[:2]) if args[0] == "videos" else args[0]
     error = f"video-api {command}: error: unrecognized arguments: {message}\n"
-    assert outcome(run(*args)) == ("", usage(command) + error, 2)
+    assert outcome(run(*args, cwd=ROOT)) == ("", usage(command) + error, 2)
 
 
 def test_stray_value_is_not_echoed(emulator: Emulator) -> None:
@@ -327,7 +360,12 @@ def test_stray_value_is_not_echoed(emulator: Emulator) -> None:
 def test_help_lists_the_commands() -> None:
     result = run("--help")
     assert (result.stderr, result.returncode) == ("", 0)
-    assert "{token,refresh,serve,demo}" in result.stdout
+    listed = re.findall(r"^    ([a-z-]+)", result.stdout, re.M)
+    resources = [
+        "videos", "tags", "summaries", "watermarks", "upload-tokens", "live-streams",
+        "captions", "chapters", "player-themes", "analytics", "webhooks",
+    ]  # fmt: skip
+    assert listed == ["token", "refresh", "serve", "demo", "upload", *resources]
 
 
 @pytest.mark.parametrize(
@@ -345,13 +383,17 @@ def test_help_lists_the_commands() -> None:
         ["refresh", "--host", "http://127.0.0.1:9"],
         ["serve", "--port", "many"],
         ["serve", "--port", "70000"],
+        ["upload", "no-such-movie.mp4"],
+        ["videos", "list", "--metadata", "no-equals-sign"],
     ],
     ids=lambda args: " ".join(args) or "no-command",
 )
 def test_usage_errors_exit_2(args: List[str]) -> None:
-    result = run(*args)
+    result = run(*args, cwd=ROOT)
     assert result.returncode == 2
-    assert result.stderr.startswith(usage(args[0] if args and args[0] != "bogus" else ""))
+    command = " ".join(word for word in args[:2] if re.fullmatch("[a-z][a-z-]*", word))
+    command = "" if command == "bogus" else command
+    assert result.stderr.startswith(usage(command))
     assert "Traceback" not in result.stderr
 
 
@@ -493,3 +535,538 @@ def test_demo_with_a_refused_key_is_one_line_after_its_progress(emulator: Emulat
     )
     progress = f"1. Using {emulator.url} with your API key\n"
     assert outcome(result) == (progress, f"video-api: error: {line}\n", 1)
+
+
+# -- resource commands: read from the API classes, run against the emulator
+
+
+def api(emulator: Emulator, *args: str, input: str = "") -> subprocess.CompletedProcess[str]:
+    """``video-api ARGS --host <emulator>``, its API key in VIDEO_API_KEY."""
+    return run(*args, "--host", emulator.url, input=input, env={"VIDEO_API_KEY": emulator.api_key})
+
+
+def sdk(emulator: Emulator) -> video_api.ApiClient:
+    config = video_api.Configuration(host=emulator.url, api_key=emulator.api_key)
+    return video_api.ApiClient(config)
+
+
+def as_json(answer: Any) -> str:
+    """What a command prints for one object when piped: the API's JSON."""
+    return json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def sent(emulator: Emulator) -> List[Tuple[str, str, Any]]:
+    """(method, path and query, JSON body or None) of each request, in arrival order."""
+    return [
+        (r.method, r.path, r.json() if r.headers.get_content_type() == "application/json" else None)
+        for r in emulator.requests
+    ]
+
+
+def test_videos_create_get_update_delete(emulator: Emulator) -> None:
+    created = api(
+        emulator, "videos", "create", "--title", "Maths", "--tag", "maths", "--tag", "algebra",
+        "--metadata", "level=1", "--no-public",
+    )  # fmt: skip
+    assert (created.stderr, created.returncode) == ("", 0)
+    video_id = json.loads(created.stdout)["videoId"]
+    body = {"title": "Maths", "public": False, "tags": ["maths", "algebra"]}
+    assert sent(emulator) == [
+        ("POST", "/videos", {**body, "metadata": [{"key": "level", "value": "1"}]})
+    ]
+    with sdk(emulator) as client:
+        videos = VideosApi(client)
+        assert created.stdout == as_json(videos.get(video_id))
+        assert outcome(api(emulator, "videos", "get", video_id)) == (
+            as_json(videos.get(video_id)), "", 0,
+        )  # fmt: skip
+        updated = api(emulator, "videos", "update", video_id, "--title", "Algebra", "--public")
+        assert outcome(updated) == (as_json(videos.get(video_id)), "", 0)
+    patch = [body for method, _, body in sent(emulator) if method == "PATCH"]
+    assert patch == [{"title": "Algebra", "public": True}]
+    assert outcome(api(emulator, "videos", "delete", video_id)) == ("", "", 0)
+    line = (
+        f"could not retrieve a video object (GET /videos/{video_id} at {emulator.url}): "
+        "the server answered 404 Not Found: The requested resource was not found."
+    )
+    assert outcome(api(emulator, "videos", "get", video_id)) == (
+        "",
+        f"video-api: error: {line}\n",
+        1,
+    )
+
+
+def test_videos_list_filters_as_the_sdk_does(emulator: Emulator) -> None:
+    """--tag and --metadata repeat; the page is the API's JSON, as the SDK's method reads it."""
+    level = [{"key": "level", "value": "1"}]
+    with sdk(emulator) as client:
+        videos = VideosApi(client)
+        wanted = videos.create(
+            {"title": "Algebra 1", "tags": ["maths", "algebra"], "metadata": level}
+        )
+        videos.create({"title": "Algebra 2", "tags": ["maths"], "metadata": level})
+        videos.create({"title": "Geometry", "tags": ["maths", "algebra"], "metadata": level})
+        emulator.clear()
+        result = api(
+            emulator, "videos", "list", "--tag", "maths", "--tag", "algebra",
+            "--metadata", "level=1", "--title", "Algebra",
+        )  # fmt: skip
+        page = videos.list(tags=["maths", "algebra"], metadata={"level": "1"}, title="Algebra")
+    assert outcome(result) == (as_json(page), "", 0)
+    assert [video["videoId"] for video in json.loads(result.stdout)["data"]] == [wanted.video_id]
+    cli, ours = sent(emulator)
+    assert cli == ours
+
+
+def test_list_all_prints_json_lines_across_pages(emulator: Emulator) -> None:
+    with sdk(emulator) as client:
+        videos = VideosApi(client)
+        ids = [videos.create({"title": f"video {n}"}).video_id for n in range(30)]
+        expected = "".join(video.to_json() + "\n" for video in video_api.paginate(videos.list))
+    emulator.clear()
+    result = api(emulator, "videos", "list", "--all", "--page-size", "7")
+    assert outcome(result) == (expected, "", 0)
+    assert [json.loads(line)["videoId"] for line in result.stdout.splitlines()] == ids
+    pages = [("GET", f"/videos?currentPage={n}&pageSize=7", None) for n in range(1, 6)]
+    assert sent(emulator) == pages
+
+
+def resource_calls(video_id: str) -> List[Tuple[List[str], Callable[[video_api.ApiClient], Any]]]:
+    """(command, the same call through the SDK) for the other resources' actions."""
+    stream, player, hook, token = "li400mYKSgQ6xs7", "pl45d5vFFGrfdXp", "whx1", "to1"
+    event = "video.encoding.quality.completed"
+    return [
+        (["live-streams", "list", "--name", "Show"], lambda c: LiveStreamsApi(c).list(name="Show")),
+        (["live-streams", "get", stream], lambda c: LiveStreamsApi(c).get(stream)),
+        (
+            ["live-streams", "create", "--name", "Show", "--public"],
+            lambda c: LiveStreamsApi(c).create({"name": "Show", "public": True}),
+        ),
+        (
+            ["live-streams", "update", stream, "--name", "Live"],
+            lambda c: LiveStreamsApi(c).update(stream, {"name": "Live"}),
+        ),
+        (["live-streams", "delete", stream], lambda c: LiveStreamsApi(c).delete(stream)),
+        (["player-themes", "list"], lambda c: PlayerThemesApi(c).list()),
+        (["player-themes", "get", player], lambda c: PlayerThemesApi(c).get(player)),
+        (
+            ["player-themes", "create", "--name", "Dark", "--link", "#fff", "--no-hide-title"],
+            lambda c: PlayerThemesApi(c).create(
+                {"name": "Dark", "link": "#fff", "hideTitle": False}
+            ),
+        ),
+        (
+            ["player-themes", "update", player, "--force-loop"],
+            lambda c: PlayerThemesApi(c).update(player, {"forceLoop": True}),
+        ),
+        (["player-themes", "delete", player], lambda c: PlayerThemesApi(c).delete(player)),
+        (["webhooks", "list", "--events", event], lambda c: WebhooksApi(c).list(events=event)),
+        (["webhooks", "get", hook], lambda c: WebhooksApi(c).get(hook)),
+        (
+            ["webhooks", "create", "--event", event, "--url", "https://example.com/hook"],
+            lambda c: WebhooksApi(c).create({"events": [event], "url": "https://example.com/hook"}),
+        ),
+        (["webhooks", "delete", hook], lambda c: WebhooksApi(c).delete(hook)),
+        (
+            ["upload-tokens", "list", "--sort-by", "ttl"],
+            lambda c: UploadTokensApi(c).list(sort_by="ttl"),
+        ),
+        (["upload-tokens", "get", token], lambda c: UploadTokensApi(c).get_token(token)),
+        (
+            ["upload-tokens", "create", "--ttl", "60"],
+            lambda c: UploadTokensApi(c).create_token({"ttl": 60}),
+        ),
+        (
+            ["upload-tokens", "delete-token", token],
+            lambda c: UploadTokensApi(c).delete_token(token),
+        ),
+        (["captions", "list", video_id], lambda c: CaptionsApi(c).list(video_id)),
+        (["captions", "get", video_id, "en"], lambda c: CaptionsApi(c).get(video_id, "en")),
+        (
+            ["captions", "update", video_id, "en", "--default"],
+            lambda c: CaptionsApi(c).update(video_id, "en", {"default": True}),
+        ),
+        (["captions", "delete", video_id, "en"], lambda c: CaptionsApi(c).delete(video_id, "en")),
+        (
+            ["chapters", "list", video_id, "--page-size", "5"],
+            lambda c: ChaptersApi(c).list(video_id, page_size=5),
+        ),
+        (["chapters", "get", video_id, "fr"], lambda c: ChaptersApi(c).get(video_id, "fr")),
+        (["chapters", "delete", video_id, "fr"], lambda c: ChaptersApi(c).delete(video_id, "fr")),
+        (["tags", "list", "--value", "maths"], lambda c: TagsApi(c).list(value="maths")),
+        (
+            shlex.split(
+                "analytics get-aggregated-metrics play count --from 2024-01-01T00:00:00+00:00 "
+                "--filter-by country=FR --filter-by country=DE --filter-by tag=maths --unique"
+            ),
+            lambda c: AnalyticsApi(c).get_aggregated_metrics(
+                "play",
+                "count",
+                _from=datetime(2024, 1, 1, tzinfo=timezone.utc),
+                unique=True,
+                filter_by=FilterBy(country=["FR", "DE"], tag="maths"),
+            ),
+        ),
+    ]
+
+
+def test_every_resource_runs_as_the_sdk_does(emulator: Emulator) -> None:
+    """Each action sends what the SDK's method sends and prints what it returns, as JSON
+    (nothing for an empty answer). The commands run four at a time, to keep this quick."""
+    calls = resource_calls("vi4k0jvEUuaTdRAEjQ4Jfrgz")
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda call: outcome(api(emulator, *call[0])), calls))
+    cli = sorted(sent(emulator), key=repr)
+    emulator.clear()
+    with sdk(emulator) as client:
+        answers = [call(client) for _, call in calls]
+    expected = [("" if answer is None else as_json(answer), "", 0) for answer in answers]
+    assert dict(zip([" ".join(c[0]) for c in calls], results)) == dict(
+        zip([" ".join(c[0]) for c in calls], expected)
+    )
+    assert cli == sorted(sent(emulator), key=repr)
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "message"),
+    [
+        ("videos", [], "the following arguments are required: ACTION"),
+        ("videos get", [], "the following arguments are required: VIDEO_ID"),
+        ("videos create", [], "the following arguments are required: --title"),
+        ("videos list", ["--page-size", "many"], "argument --page-size: invalid int value"),
+        ("videos list", ["--sort-order", "up"], "argument --sort-order: invalid choice: 'up'"),
+        ("live-streams create", ["--name", "x", "--restream", "{"], "argument --restream: "),
+        ("upload", ["README.md", "--chunk-size", "0"], "argument --chunk-size: must be"),
+        ("upload", ["README.md", "--video-id", "v", "--upload-token", "t"], "argument --upl"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else " ".join(value),
+)
+def test_resource_usage_errors(
+    command: str,
+    args: List[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In-process (argparse's own checks on the declared types): exit 2 with the command's
+    usage and what is wrong; the chunk size is checked before any video is created."""
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(SystemExit):
+        cli.main([*command.split(), "--help"])
+    expected = capsys.readouterr().out.split("\n\n")[0] + f"\nvideo-api {command}: error: {message}"
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*command.split(), *args])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.startswith(expected)
+
+
+def test_update_with_nothing_to_change_is_a_usage_error(emulator: Emulator) -> None:
+    result = api(emulator, "videos", "update", "vi1")
+    message = "nothing to change: give at least one of --player-id, --title, --description..."
+    expected = usage("videos update") + f"video-api videos update: error: {message}\n"
+    assert outcome(result) == ("", expected, 2)
+    assert emulator.requests == []
+
+
+# -- credentials of the resource commands
+
+
+def test_resource_key_from_stdin_over_the_environment(emulator: Emulator) -> None:
+    result = run(
+        "videos", "list", "--host", emulator.url, "--api-key", "-",
+        input=emulator.api_key + "\n", env={"VIDEO_API_KEY": BAD_KEY},
+    )  # fmt: skip
+    assert (result.stderr, result.returncode) == ("", 0)
+    basic = base64.b64encode(f"{emulator.api_key}:".encode()).decode()
+    assert [r.headers["Authorization"] for r in emulator.requests] == [f"Basic {basic}"]
+
+
+def test_resource_key_from_the_environment_loses_its_newline(emulator: Emulator) -> None:
+    result = run(
+        "tags", "list", "--host", emulator.url, env={"VIDEO_API_KEY": emulator.api_key + "\n"}
+    )
+    assert (result.stderr, result.returncode) == ("", 0)
+
+
+def test_resource_without_a_key_says_how_to_give_one(emulator: Emulator) -> None:
+    result = run("videos", "list", "--host", emulator.url)
+    expected = (
+        usage("videos list") + f"video-api videos list: error: no API key given: {KEY_HINT}\n"
+    )
+    assert outcome(result) == ("", expected, 2)
+    assert emulator.requests == []
+
+
+def test_resource_with_a_refused_key_is_one_line(emulator: Emulator) -> None:
+    result = run("videos", "list", "--host", emulator.url, "--api-key", BAD_KEY)
+    line = (
+        f"could not list all video objects (GET /videos at {emulator.url}): "
+        "the server answered 401 Unauthorized: The API key is invalid."
+    )
+    assert outcome(result) == ("", f"video-api: error: {line}\n", 1)
+
+
+@pytest.mark.parametrize(
+    ("args", "host"),
+    [([], "https://ws.api.video"), (["--sandbox"], "https://sandbox.api.video"),
+     (["--host", "http://127.0.0.1:9/"], "http://127.0.0.1:9")],
+    ids=["production", "sandbox", "host"],
+)  # fmt: skip
+def test_resource_host_choice(args: List[str], host: str) -> None:
+    """Parsed in-process: nothing may be sent to api.video from the tests."""
+    argv = ["videos", "list", *args]
+    assert cli._host(cli.build_parser(argv).parse_args(argv)) == host
+
+
+def test_every_action_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    """In-process (a subprocess each would take seconds): ``RESOURCE ACTION --help``."""
+    for command, actions in cli.resources().items():
+        for name in actions:
+            with pytest.raises(SystemExit) as exited:
+                cli.main([command, name, "--help"])
+            assert exited.value.code == 0
+            assert f"\nExamples:\n  video-api {command} {name}" in capsys.readouterr().out
+
+
+# -- on a terminal: a table and key/value lines
+
+needs_pty = pytest.mark.skipif(sys.platform == "win32", reason="POSIX pseudo-terminals")
+
+
+def run_tty(*args: str, env: Dict[str, str], script: str = "") -> Tuple[str, str, int]:
+    """The command with stdout (or, with ``script``, stderr) on a pseudo-terminal:
+    (what the terminal shows, what the other stream got, exit code). ``script`` runs the
+    command's ``main`` after its own lines, instead of ``python -m video_api``."""
+    controller, terminal = pty.openpty()
+    command = ["-c", script + "\nsys.exit(main(sys.argv[1:]))"] if script else ["-m", "video_api"]
+    process = subprocess.Popen(
+        [sys.executable, *command, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if script else terminal,
+        stderr=terminal if script else subprocess.PIPE,
+        env=cli_env(env),
+    )
+    os.close(terminal)
+    shown, deadline = b"", time.monotonic() + TIMEOUT
+    try:
+        while select.select([controller], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # EIO: the command has closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        other = process.communicate(timeout=max(0.0, deadline - time.monotonic()))[
+            0 if script else 1
+        ]
+    finally:
+        os.close(controller)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return shown.decode().replace("\r\n", "\n"), other.decode(), process.returncode
+
+
+@needs_pty
+def test_terminal_lists_as_a_table(emulator: Emulator) -> None:
+    with sdk(emulator) as client:
+        videos = [
+            VideosApi(client).create({"title": title})
+            for title in ("Algebra", "Geometry and more", "Ratios")
+        ]
+    key = {"VIDEO_API_KEY": emulator.api_key}
+    rows = [("videoId", "title", "createdAt")]
+    rows += [
+        (v.video_id, v.title or "", v.created_at.isoformat() if v.created_at else "")
+        for v in videos
+    ]
+    table = "".join(f"{a:24}  {b:17}  {c}\n" for a, b, c in rows)
+    listed = run_tty("videos", "list", "--host", emulator.url, env=key)
+    assert listed == (table + "page 1 of 1, 3 in all\n", "", 0)
+    everything = run_tty(
+        "videos", "list", "--all", "--page-size", "2", "--host", emulator.url, env=key
+    )
+    assert everything == (table, "", 0)
+    forced = run_tty("videos", "list", "--all", "--json", "--host", emulator.url, env=key)
+    assert [json.loads(line)["title"] for line in forced[0].splitlines()] == [
+        "Algebra",
+        "Geometry and more",
+        "Ratios",
+    ]
+
+
+@needs_pty
+def test_terminal_shows_an_object_as_key_value_lines(emulator: Emulator) -> None:
+    level = [{"key": "level", "value": "1"}]
+    with sdk(emulator) as client:
+        video = VideosApi(client).create(
+            {"title": "Maths", "tags": ["maths", "algebra"], "metadata": level}
+        )
+    key = {"VIDEO_API_KEY": emulator.api_key}
+    shown, stderr, code = run_tty("videos", "get", video.video_id, "--host", emulator.url, env=key)
+    assert (stderr, code) == ("", 0)
+    width = len("assets.thumbnail")  # the longest name
+    lines = shown.splitlines()
+    assert lines[0] == f"{'videoId':{width}}  {video.video_id}"
+    player = f"{emulator.url}/vod/{video.video_id}"
+    for name, text in [
+        ("title", "Maths"),
+        ("tags", "maths, algebra"),
+        ("metadata", "level=1"),
+        ("public", "true"),
+        ("assets.player", player),
+    ]:
+        assert f"{name:{width}}  {text}" in lines
+    fields = video.to_dict()
+    names = [name for name, value in fields.items() if not isinstance(value, dict)]
+    names += [
+        f"{name}.{inner}"
+        for name, value in fields.items()
+        if isinstance(value, dict)
+        for inner in value
+    ]
+    assert sorted(line.split(" ")[0] for line in lines) == sorted(names)  # a line each
+    deleted = run_tty("videos", "delete", video.video_id, "--host", emulator.url, env=key)
+    assert deleted == ("Delete a video object: done.\n", "", 0)
+
+
+# -- upload
+
+
+@pytest.fixture
+def movie(tmp_path: Path) -> Path:
+    path = tmp_path / "movie.mp4"
+    path.write_bytes(os.urandom(200_000))
+    return path
+
+
+def test_upload_creates_the_video_and_prints_its_id_and_player(
+    emulator: Emulator, movie: Path
+) -> None:
+    """Titled with the file's name; the id and the player URL, one a line; --json: the video."""
+    plain = api(emulator, "upload", str(movie))
+    with sdk(emulator) as client:
+        (video,) = VideosApi(client).list().data or ()
+    posted = [r.json() for r in emulator.requests if (r.method, r.path) == ("POST", "/videos")]
+    assert posted == [{"title": "movie.mp4"}]
+    assert emulator.count(f"/videos/{video.video_id}/source", "POST") >= 1
+    whole = api(emulator, "upload", str(movie), "--title", "Maths, chapter 1", "--json")
+    assert (whole.stderr, whole.returncode) == ("", 0)
+    answer = json.loads(whole.stdout)
+    assert emulator.requests[-2].json() == {"title": "Maths, chapter 1"}
+    assert emulator.requests[-1].path == f"/videos/{answer['videoId']}/source"
+    player = answer["assets"]["player"].replace(answer["videoId"], video.video_id)
+    assert outcome(plain) == (f"{video.video_id}\n{player}\n", "", 0)
+
+
+def test_upload_with_an_upload_token_needs_no_key(emulator: Emulator, movie: Path) -> None:
+    with sdk(emulator) as client:
+        token = UploadTokensApi(client).create_token({"ttl": 0}).token
+    assert token
+    emulator.clear()
+    result = run("upload", str(movie), "--upload-token", token, "--host", emulator.url)
+    assert (result.stderr, result.returncode) == ("", 0)
+    assert len(result.stdout.splitlines()) == 2
+    uploads = [r for r in emulator.requests if r.path.startswith("/upload?")]
+    assert uploads and all("Authorization" not in r.headers for r in uploads)
+    assert [r.path for r in emulator.requests if r.method != "POST" or r.path == "/videos"] == []
+
+
+UPLOAD_KEYWORDS = set(inspect.signature(VideosApi.upload).parameters) >= {"chunk_size", "progress"}
+
+
+@pytest.mark.skipif(
+    UPLOAD_KEYWORDS, reason="the upload engine takes --chunk-size and --concurrency"
+)
+def test_upload_says_when_it_cannot_use_chunks(emulator: Emulator, movie: Path) -> None:
+    result = api(emulator, "upload", str(movie), "--chunk-size", "5242880", "--concurrency", "2")
+    note = (
+        "video-api: note: --chunk-size and --concurrency ignored: "
+        "this video_api sends the file in one request\n"
+    )
+    assert (result.stderr, result.returncode) == (note, 0)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_upload_stops_on_ctrl_c_with_130_and_says_how_far(emulator: Emulator, movie: Path) -> None:
+    with sdk(emulator) as client:
+        video_id = VideosApi(client).create({"title": "Maths"}).video_id
+    source = f"/videos/{video_id}/source"
+    emulator.add_fault(source, Fault.stall(20), times=10)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "video_api", "upload", str(movie), "--video-id", video_id,
+         "--host", emulator.url],
+        env=cli_env({"VIDEO_API_KEY": emulator.api_key}),
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while emulator.count(source) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    line = (
+        f"video-api: interrupted; the upload to video {video_id} did not finish: to try again, "
+        f"run video-api upload {movie} --video-id {video_id}\n"
+    )
+    assert (stdout, stderr, process.returncode) == ("", line, 130)
+
+
+#: The chunked upload engine as it will call back: progress(uploaded, total) after each part;
+#: with FAKE_CTRL_C set, Ctrl-C comes half way.
+FAKE_ENGINE = """
+import os, sys
+from video_api.__main__ import main
+from video_api.upload import ChunkedUploads
+
+original = ChunkedUploads.upload
+
+def upload(self, video_id, file, *, chunk_size=None, concurrency=1, progress=None, **options):
+    for done in (0, 100_000, 200_000):
+        progress(done, 200_000)
+        if done and os.environ.get("FAKE_CTRL_C"):
+            raise KeyboardInterrupt
+    print(f"chunk_size={chunk_size} concurrency={concurrency}")
+    return original(self, video_id, file, **options)
+
+ChunkedUploads.upload = upload
+"""
+
+
+@needs_pty
+def test_upload_on_a_terminal_shows_a_progress_bar(emulator: Emulator, movie: Path) -> None:
+    """Once the upload method takes them, the CLI passes --chunk-size, --concurrency and a
+    progress callback, drawn on stderr when that is a terminal."""
+    args = ["upload", str(movie), "--chunk-size", "5242880", "--concurrency", "2"]
+    env = {"VIDEO_API_KEY": emulator.api_key}
+    shown, stdout, code = run_tty(*args, "--host", emulator.url, env=env, script=FAKE_ENGINE)
+    assert code == 0, shown
+    assert stdout.startswith("chunk_size=5242880 concurrency=2\nvi")
+    last = shown.split("\r")[-1]
+    assert re.fullmatch(
+        r"\[#{24}\] 100%  200\.0 kB of 200\.0 kB  [\d.]+ [kMG]?B/s  done\x1b\[K\n", last
+    ), repr(shown)
+
+
+@needs_pty
+def test_upload_stopped_on_a_terminal_says_how_much_was_uploaded(
+    emulator: Emulator, movie: Path
+) -> None:
+    with sdk(emulator) as client:
+        video_id = VideosApi(client).create({"title": "Maths"}).video_id
+    args = ["upload", str(movie), "--video-id", video_id, "--host", emulator.url]
+    env = {"VIDEO_API_KEY": emulator.api_key, "FAKE_CTRL_C": "1"}
+    shown, stdout, code = run_tty(*args, env=env, script=FAKE_ENGINE)
+    message = (
+        "video-api: interrupted with 100.0 kB of 200.0 kB (50%) uploaded; the upload to video "
+        f"{video_id} did not finish: to try again, run video-api upload {movie} "
+        f"--video-id {video_id}\n"
+    )
+    bars = shown[: -len(message)]  # the bar's drawings, if it was drawn, then a new line
+    assert shown.endswith(message) and re.fullmatch(r"(\r\[[#-]{24}\][^\r\n]*)*\n?", bars)
+    assert (stdout, code) == ("", 130)

@@ -96,6 +96,8 @@ def test_wheel_and_sdist_ship_the_package_and_nothing_of_the_tests(
     names = zipfile.ZipFile(wheel).namelist()
     assert "video_api/py.typed" in names
     assert "video_api/testing/emulator.py" in names
+    assert "video_api/testing/spec_data.json" in names  # the emulator's answers, as data
+    assert not [n for n in names if n.startswith("tools/")], names
     assert not [n for n in names if n.startswith(("test/", "bench/"))], names
     sdist = next(dist.glob("*.tar.gz"))
     listing = subprocess.run(
@@ -110,3 +112,38 @@ def test_wheel_and_sdist_ship_the_package_and_nothing_of_the_tests(
     assert "Traceback" not in output
     located = run('python -c "import video_api; print(video_api.__file__)"', elsewhere, env)
     assert str(clean_copy) not in located and "site-packages" in located
+
+
+USER_SCRIPT = """\
+from video_api.model.video_creation_payload import VideoCreationPayload
+
+VideoCreationPayload(titel="Maths")
+"""
+
+
+def test_editable_install_is_visible_to_type_checkers(clean_copy: Path, tmp_path: Path) -> None:
+    """After `pip install -e .`, mypy in another project finds video_api and checks calls
+    against it (an editable install through an import hook would leave it "missing"); and
+    `mypy --strict video_api` passes where pytest is not installed."""
+    env = fresh_env(tmp_path)
+    run("python -m pip install -q -e . mypy==2.4.1", clean_copy, env)
+    run(
+        "python -c \"import importlib.util as u; assert not u.find_spec('pytest')\"",
+        clean_copy,
+        env,
+    )
+    run("python -m mypy --strict video_api", clean_copy, env)
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "user.py").write_text(USER_SCRIPT)
+    checked = subprocess.run(
+        "python -m mypy --strict user.py",
+        shell=True,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    error = 'user.py:3: error: Unexpected keyword argument "titel" for "VideoCreationPayload"'
+    assert checked.returncode == 1 and error in checked.stdout, checked.stdout + checked.stderr

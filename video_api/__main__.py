@@ -1,33 +1,45 @@
-"""The ``video-api`` command (``python -m video_api``): get tokens, serve the emulator, demo.
+"""The ``video-api`` command (``python -m video_api``): the API from the shell, tokens,
+uploads, the emulator and a demo.
 
 Expected failures (a refused key, an unreachable host, a timeout) print one line to
 stderr and exit 1 (``--debug`` or ``VIDEO_API_DEBUG=1`` adds the traceback); usage
-errors print the command's usage and exit 2. No error ever shows an API key or a token.
-The CLI uses only the SDK's public surface: Configuration, ApiClient, AuthenticationApi,
-the payload models, the exceptions and the emulator.
+errors print the command's usage and exit 2; Ctrl-C exits 130. No error ever shows an API
+key or a token.
+
+The resource commands (``video-api videos list``, ``video-api captions get ...``) are not
+written one by one: they are read from the tag API classes (``video_api.apis.tags.TAGS``),
+the operation each method runs (its declaration in ``video_api.paths``) and the fields of
+the body models, so that a regenerated API gets its commands with no change here.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
+import importlib
+import inspect
 import json
 import os
+import re
 import shlex
 import signal
 import sys
 import threading
+import time
 import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 from video_api import __version__
 from video_api.exceptions import (
     ApiConnectionError,
     ApiException,
     ApiResponseError,
+    ApiTypeError,
+    ApiValueError,
     BadRequestException,
     OpenApiException,
 )
@@ -39,15 +51,21 @@ ACCESS_VAR, REFRESH_VAR = "VIDEO_API_ACCESS_TOKEN", "VIDEO_API_REFRESH_TOKEN"
 TOKEN_FIELDS = ("access_token", "refresh_token", "expires_in", "token_type")
 _KEY_HINT = "use --api-key KEY, --api-key - (read from stdin) or set VIDEO_API_KEY"
 
-TOP_EXAMPLES = """\
+TOP_EXAMPLES = f"""\
+Each API resource is a command and its operations are actions: see `{PROG} videos --help`.
+Credentials: --api-key KEY, --api-key - (read from stdin) or VIDEO_API_KEY; --sandbox, or
+--host URL, for another server than {PRODUCTION}.
+
 Examples:
   video-api demo                    # the whole token flow, offline, on a local emulator
   video-api serve                   # a local emulator; prints its URL and API key
-  VIDEO_API_KEY=demo-api-key video-api token --host http://127.0.0.1:PORT
+  export VIDEO_API_KEY=demo-api-key
+  video-api videos list --tag maths --host http://127.0.0.1:PORT
+  video-api upload movie.mp4 --title "Maths, chapter 1" --host http://127.0.0.1:PORT
   video-api token --json | video-api refresh --refresh-token -
 
 Exit status: 0 on success; 1 on an expected error, told in one line on stderr
-(--debug or VIDEO_API_DEBUG=1 adds the traceback); 2 on a usage error.
+(--debug or VIDEO_API_DEBUG=1 adds the traceback); 2 on a usage error; 130 on Ctrl-C.
 """
 TOKEN_EXAMPLES = """\
 Output: the access token alone on one line; --json prints the whole token
@@ -87,6 +105,24 @@ Without --host or --sandbox the demo starts its own emulator and needs no key
 Examples:
   video-api demo
   video-api demo --sandbox --api-key - < sandbox-key.txt
+"""
+UPLOAD_EXAMPLES = """\
+Without --video-id or --upload-token, a video is created first, titled --title or
+the file's name. Output: the video id, then its player URL, one per line; --json prints
+the whole video. On a terminal, a progress bar on stderr. Ctrl-C stops the upload
+(exit 130) and says how far it got.
+
+Examples:
+  video-api upload movie.mp4 --title "Maths, chapter 1"
+  video-api upload movie.mp4 --video-id vi4k0jvEUuaTdRAEjQ4Jfrgz
+  video-api upload movie.mp4 --upload-token to1tcmSFHeYY5KzyhOqVKMKb   # no API key needed
+  video-api upload movie.mp4 --json | jq -r .assets.player
+"""
+RESOURCE_NOTES = f"""\
+Output: on a terminal, a table (lists) or key/value lines (an object); otherwise, or
+with --json, the API's JSON: one object, or one item per line (JSON Lines) with --all.
+Credentials: --api-key KEY, --api-key - (read from stdin) or VIDEO_API_KEY; --sandbox,
+or --host URL, for another server than {PRODUCTION}.
 """
 
 
@@ -160,6 +196,14 @@ def _whole(low: int, high: int, what: str) -> Callable[[str], int]:
     return check
 
 
+def _chunk_size(value: str) -> int:
+    """Bytes, within the upload engine's bounds (when it declares them)."""
+    from video_api import upload
+
+    low, high = getattr(upload, "MIN_CHUNK_SIZE", 1), getattr(upload, "MAX_CHUNK_SIZE", 2**40)
+    return _whole(low, high, f"a number of bytes from {low} to {high}")(value)
+
+
 # -- inputs and outputs
 
 
@@ -221,11 +265,11 @@ def _host(args: argparse.Namespace) -> str:
     return str(args.host or (SANDBOX if args.sandbox else PRODUCTION))
 
 
-def _client(args: argparse.Namespace, host: str) -> Any:
+def _client(args: argparse.Namespace, host: str, api_key: Optional[str] = None) -> Any:
     from video_api import ApiClient, Configuration
 
     options = {} if args.timeout is None else {"timeout": args.timeout}
-    return ApiClient(Configuration(host=host, **options))
+    return ApiClient(Configuration(host=host, api_key=api_key, **options))
 
 
 def _token_dict(token: Any) -> Dict[str, Any]:
@@ -372,19 +416,596 @@ def _videos_status(host: str, access_token: str, timeout: float) -> int:
         return int(error.code)
 
 
+# -- resource commands, read from the tag API classes and their operation declarations
+
+#: Tags left out: token and refresh are the Authentication operations.
+SKIPPED_TAGS = ("AuthenticationApi",)
+#: The columns a table shows: an id, a label and a date, when the items have them.
+LABELS = ("title", "name", "value", "url", "srclang", "language")
+DATES = ("createdAt", "emittedAt")
+CELL = 40  # characters at most in a table cell
+REPEAT = "repeat it for several"
+CRUD = ("list", "get", "create", "update", "delete")  # the actions a resource's help shows first
+
+
+class Action(NamedTuple):
+    """One resource action: the method of a tag API class and the operation it runs."""
+
+    api: Any  # the tag API class
+    method: str
+    operation: Any  # video_api.operation.Operation
+
+
+def resource_names() -> Dict[str, str]:
+    """Command name -> tag API class name: ``live-streams`` -> ``LiveStreamsApi``."""
+    from video_api.apis.tags import TAGS
+
+    return {_kebab(name[: -len("Api")]): name for name in TAGS if name not in SKIPPED_TAGS}
+
+
+def resources(only: Optional[str] = None) -> Dict[str, Dict[str, Action]]:
+    """Command name -> action name -> action, for every tag (or the one named ``only``) and
+    every method whose declaration the class's module imports as ``_<method>`` (the chunked
+    uploads, a mixin's, are the ``upload`` command)."""
+    from video_api.apis.tags import TAGS
+
+    found: Dict[str, Dict[str, Action]] = {}
+    for command, class_name in resource_names().items():
+        if only is not None and command != only:
+            continue
+        module = importlib.import_module(f"video_api.apis.tags.{TAGS[class_name]}")
+        api = getattr(module, class_name)
+        singular = "_" + command.rpartition("-")[2].rstrip("s")  # upload-tokens -> _token
+        actions = found.setdefault(command, {})
+        for method in vars(api):  # declaration order: list, create, get...
+            declared = getattr(module, f"_{method}", None)
+            if declared is not None and not method.startswith("_"):
+                name = method[: -len(singular)] if method.endswith(singular) else method
+                actions[name.replace("_", "-")] = Action(api, method, declared.operation)
+    return found
+
+
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
+
+
+def _snake(name: str) -> str:
+    return _kebab(name).replace("-", "_")
+
+
+def _flag(name: str, many: bool = False) -> str:
+    """``--player-id`` for player_id; a list is given one item at a time: ``--tag``."""
+    name = name.strip("_")
+    if many and name.endswith("s"):
+        name = name[:-1]
+    return "--" + name.replace("_", "-")
+
+
+def _metavar(flag: str) -> str:
+    return flag[2:].upper().replace("-", "_")
+
+
+def _help(text: str) -> str:
+    """The first sentence of a description, safe for argparse's % formatting."""
+    return text.split(". ")[0].rstrip(".").replace("%", "%%")
+
+
+def _choices(annotation: str) -> Tuple[str, ...]:
+    """The string values of a ``Literal[...]`` annotation, as the generated code spells it."""
+    found = re.search(r"Literal\[(.*?)\]", annotation)
+    values = ast.literal_eval(f"({found.group(1)},)") if found else ()
+    return tuple(v for v in values if isinstance(v, str))
+
+
+def _key_value(value: str) -> Tuple[str, str]:
+    key, equals, item = value.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {value!r}")
+    return key, item
+
+
+def _json_object(value: str) -> Any:
+    try:
+        found = json.loads(value)
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got {value!r}")
+    return found
+
+
+def _file(value: str) -> str:
+    if not os.path.isfile(value):
+        raise argparse.ArgumentTypeError(f"no file at {value!r}")
+    return value
+
+
+def _add_param(sub: argparse.ArgumentParser, param: Any, annotation: str) -> None:
+    """A path parameter or a file as a positional argument; a query or form one as a flag."""
+    dest, choices = f"param.{param.name}", _choices(annotation)
+    if param.where == "path":
+        metavar = param.name.upper()
+        sub.add_argument(dest, metavar=metavar, choices=choices or None, help=", ".join(choices))
+        return
+    if param.where == "file":
+        sub.add_argument(dest, metavar="FILE", type=_file, help="the file to send")
+        return
+    many = "Sequence[" in annotation
+    flag = _flag(param.name, many)
+    metavar = _metavar(flag)
+    if param.where == "deep":  # a mapping, or a model's fields: KEY=VALUE, repeated
+        model = re.fullmatch(r"Optional\[(\w+)\]", annotation)
+        if model:
+            sub.set_defaults(**{f"model.{param.name}": f"{_snake(model[1])}.{model[1]}"})
+        sub.add_argument(
+            flag, dest=dest, metavar="KEY=VALUE", type=_key_value, action="append", help=REPEAT
+        )
+    elif many:
+        sub.add_argument(
+            flag, dest=dest, metavar=metavar, choices=choices or None, action="append", help=REPEAT
+        )
+    elif not choices and re.search(r"\bbool\b", annotation):
+        _add_boolean(sub, flag, dest, "")
+    elif not choices and re.search(r"\bint\b", annotation):
+        sub.add_argument(flag, dest=dest, metavar="N", type=int)
+    else:
+        helps = f"one of: {', '.join(choices)}" if choices else None
+        sub.add_argument(flag, dest=dest, metavar=metavar, choices=choices or None, help=helps)
+
+
+def _add_boolean(sub: argparse.ArgumentParser, flag: str, dest: str, text: str) -> None:
+    either = sub.add_mutually_exclusive_group()
+    no = "--no-" + flag[2:]
+    either.add_argument(flag, dest=dest, action="store_true", default=None, help=f"{text} ({no})")
+    either.add_argument(no, dest=dest, action="store_false", default=None, help=argparse.SUPPRESS)
+
+
+def _add_body(sub: argparse.ArgumentParser, model: Any) -> None:
+    """A flag for each field of the body model, typed as the field is."""
+    from datetime import datetime
+
+    for field in model._fields:
+        kind, dest, text = field.resolve(), f"body.{field.wire}", _help(field.description)
+        flag = _flag(field.name, field.many)
+        metavar = _metavar(flag)
+        options: Dict[str, Any] = {"dest": dest, "metavar": metavar, "help": text or None}
+        options["action"] = "append" if field.many else "store"
+        if field.many:
+            options["help"] = f"{text}; {REPEAT}" if text else REPEAT
+        options["required"] = field.required
+        if kind is bool and not field.many:
+            _add_boolean(sub, flag, dest, text)
+            continue
+        if _is_pairs(field):
+            options.update(metavar="KEY=VALUE", type=_key_value)
+        elif kind in (int, float):
+            options.update(metavar="N", type=kind)
+        elif kind not in (str, datetime):  # a nested model or any JSON
+            options.update(metavar="JSON", type=_json_object)
+        choices = [value for value in field.enum or () if isinstance(value, str)]
+        if choices:
+            options.update(choices=choices, help=f"{text}; one of: {', '.join(choices)}")
+        sub.add_argument(flag, **options)
+
+
+def _is_pairs(field: Any) -> bool:
+    """A list of key-value objects (metadata): given as KEY=VALUE."""
+    kind = field.resolve()
+    names = sorted(f.wire for f in getattr(kind, "_fields", ()))
+    return bool(field.many) and names == ["key", "value"]
+
+
+def _examples(command: str, name: str, action: Action) -> List[str]:
+    """Example lines for an action, from its declaration."""
+    operation, words = action.operation, [PROG, command, name]
+    for param in operation.params:
+        if param.where in ("path", "file"):
+            words.append(param.name.upper() if param.where == "path" else "FILE")
+    base = " ".join(words)
+    lines = [base]
+    body = operation.model("body")
+    if body is not None:
+        labels = [f for f in body._fields if f.wire in LABELS]
+        fields = [f for f in body._fields if f.required] or (labels or list(body._fields))[:1]
+        flags = [_flag(f.name, f.many) for f in fields]
+        flags = [
+            flag if field.resolve() is bool else f"{flag} {_metavar(flag)}"
+            for flag, field in zip(flags, fields)
+        ]
+        lines = [f"{base} {' '.join(flags)}"]
+    filters = [p for p in operation.params if p.where == "query" and "page" not in p.name]
+    if filters:
+        flag = _flag(filters[0].name)
+        lines.append(f"{base} {flag} {_metavar(flag)}")
+    if operation.paginated:
+        lines.append(f"{base} --all --json > {command}.jsonl")
+    elif operation.method == "GET":
+        lines.append(f"{base} --json | jq .")
+    return lines
+
+
+def _add_resources(
+    commands: Any, parents: List[argparse.ArgumentParser], wanted: Optional[str]
+) -> None:
+    """A command per resource; the actions only for the one ``wanted`` (the command line's
+    first word), so that a command imports only the API class it uses."""
+    raw = argparse.RawDescriptionHelpFormatter
+    found = resources(wanted)
+    for command, class_name in resource_names().items():
+        words = _kebab(class_name[: -len("Api")]).replace("-", " ").capitalize()
+        summary = f"The {words} operations"
+        actions = found.get(command)
+        if actions is None:  # not the command run: listed in the top-level help only
+            commands.add_parser(command, help=f"{summary} (`{PROG} {command} --help`).")
+            continue
+        ordered = sorted(
+            actions, key=lambda name: (name not in CRUD, CRUD.index(name) if name in CRUD else 0)
+        )
+        examples = [_examples(command, name, actions[name])[0] for name in ordered]
+        resource = commands.add_parser(
+            command,
+            help=f"{summary} (`{PROG} {command} --help`).",
+            description=f"{summary}: {', '.join(actions)}.\n"
+            f"`{PROG} {command} ACTION --help` tells an action's arguments.",
+            epilog=RESOURCE_NOTES + "\nExamples:\n" + "".join(f"  {e}\n" for e in examples[:5]),
+            formatter_class=raw,
+        )
+        subs = resource.add_subparsers(
+            dest="action", required=True, metavar="ACTION", parser_class=_Parser
+        )
+        for name, action in actions.items():
+            _add_action(subs, command, name, action, parents)
+
+
+def _add_action(
+    subs: Any, command: str, name: str, action: Action, parents: List[argparse.ArgumentParser]
+) -> None:
+    operation = action.operation
+    method = getattr(action.api, action.method)
+    aliases = [action.method.replace("_", "-")] if name != action.method.replace("_", "-") else []
+    sub = subs.add_parser(
+        name,
+        aliases=aliases,
+        help=operation.summary,
+        description=f"{operation.summary}: {operation.method} {operation.path}.",
+        epilog=RESOURCE_NOTES
+        + "\nExamples:\n"
+        + "".join(f"  {e}\n" for e in _examples(command, name, action)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=parents,
+    )
+    sub.set_defaults(run=cmd_resource, parser=sub, act=action)
+    parameters = inspect.signature(method).parameters
+    for param in operation.params:
+        if param.where == "json":
+            _add_body(sub, operation.model("body"))
+        else:
+            _add_param(sub, param, str(parameters[param.name].annotation))
+    if operation.paginated:
+        sub.add_argument("--all", action="store_true", help="every page, fetched as it is printed")
+
+
+def cmd_resource(args: argparse.Namespace) -> int:
+    """Run one operation with the arguments given, and print its answer."""
+    import video_api
+
+    action: Action = args.act
+    operation, values = action.operation, vars(args)
+    positional: List[Any] = []
+    keywords: Dict[str, Any] = {}
+    for param in operation.params:
+        value = values.get(f"param.{param.name}")
+        if param.where == "json":
+            value = _body(args, operation.model("body"))
+        elif param.where == "deep" and value is not None:
+            value = _mapping(value, values.get(f"model.{param.name}"))
+        if param.where in ("path", "file", "json"):
+            positional.append(value)
+        elif value is not None:
+            keywords[param.name] = value
+    key = _api_key(args, args.api_key or os.environ.get("VIDEO_API_KEY"))
+    host = _host(args)
+    path, summary = operation.path, operation.summary
+    for param in operation.params:
+        if param.where == "path":
+            path = path.replace(f"{{{param.wire}}}", values[f"param.{param.name}"])
+    args.failed = (
+        f"could not {summary[:1].lower()}{summary[1:]} ({operation.method} {path} at {host})"
+    )
+    with _client(args, host, key) as client:
+        method = getattr(action.api(client), action.method)
+        if getattr(args, "all", False):
+            _print_items(args, action, video_api.paginate(method, *positional, **keywords))
+        else:
+            _print_answer(args, action, method(*positional, **keywords))
+    return 0
+
+
+def _mapping(pairs: List[Tuple[str, str]], model: Optional[str]) -> Dict[str, Any]:
+    """KEY=VALUE pairs as a mapping; a key given again, or a list field of ``model``, makes
+    a list."""
+    from video_api.operation import resolve
+
+    lists = {f.wire for f in resolve(model)._fields if f.many} if model else set()
+    found: Dict[str, Any] = {}
+    for key, value in pairs:
+        if key in lists or key in found:
+            previous = found.get(key, [])
+            found[key] = [*(previous if isinstance(previous, list) else [previous]), value]
+        else:
+            found[key] = value
+    return found
+
+
+def _body(args: argparse.Namespace, model: Any) -> Any:
+    """The body model from the flags given; a usage error when it is not valid."""
+    values = vars(args)
+    body: Dict[str, Any] = {}
+    for field in model._fields:
+        value = values.get(f"body.{field.wire}")
+        if value is not None:
+            body[field.wire] = (
+                [{"key": k, "value": v} for k, v in value] if _is_pairs(field) else value
+            )
+    if not body and args.act.operation.method == "PATCH":
+        flags = [_flag(f.name, f.many) for f in model._fields][:3]
+        args.parser.error(f"nothing to change: give at least one of {', '.join(flags)}...")
+    try:
+        return model(body)
+    except (ApiTypeError, ApiValueError) as error:
+        args.parser.error(str(error))
+
+
+def _as_json(args: argparse.Namespace) -> bool:
+    return bool(args.json) or not sys.stdout.isatty()
+
+
+def _print_answer(args: argparse.Namespace, action: Action, answer: Any) -> None:
+    """The answer as JSON, or on a terminal as a table (a page) or key/value lines."""
+    if answer is None:  # an empty answer: a delete, a completion
+        if not _as_json(args):
+            print(f"{action.operation.summary}: done.")
+        return
+    if _as_json(args):
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return
+    if action.operation.paginated:
+        _print_table(_item_model(action), answer.data or ())
+        pagination = answer.pagination
+        if pagination is not None and pagination.pages_total:
+            more = "; --all lists every page" if pagination.pages_total > 1 else ""
+            print(
+                f"page {pagination.current_page} of {pagination.pages_total}, "
+                f"{pagination.items_total} in all{more}"
+            )
+        return
+    rows = list(_flatten(answer.to_dict()))
+    width = max((len(name) for name, _ in rows), default=0)
+    for name, text in rows:
+        print(f"{name.ljust(width)}  {text}".rstrip())
+
+
+def _print_items(args: argparse.Namespace, action: Action, items: Iterable[Any]) -> None:
+    """``--all``: JSON Lines as each page arrives, or one table on a terminal."""
+    if _as_json(args):
+        for item in items:
+            print(item.to_json(), flush=True)
+    else:
+        _print_table(_item_model(action), list(items))
+
+
+def _item_model(action: Action) -> Any:
+    """The model of a page's items: the ``data`` field of the list's answer."""
+    success = min(status for status in action.operation.responses if status < 300)
+    return action.operation.model(success)._lookup["data"].resolve()
+
+
+def _print_table(model: Any, items: Sequence[Any]) -> None:
+    columns = _columns(model)
+    rows = [columns] + [[_cell(item.to_dict().get(name)) for name in columns] for item in items]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    if not items:
+        print("(none)")
+
+
+def _columns(model: Any) -> List[str]:
+    """An id, a label and a date, when the items have them; else their first fields."""
+    from datetime import datetime
+
+    plain = [
+        f.wire
+        for f in model._fields
+        if not f.many and f.resolve() in (str, int, float, bool, datetime)
+    ]
+    ident = [w for w in plain if w.endswith("Id") or w in ("token", "uri")][:1]
+    label = [w for w in LABELS if w in plain][:1]
+    date = [w for w in DATES if w in plain][:1]
+    chosen = ident + label + date
+    return chosen + [w for w in plain if w not in chosen][: max(0, 3 - len(chosen))]
+
+
+def _cell(value: Any) -> str:
+    text = _text(value)
+    return text if len(text) <= CELL else text[: CELL - 1] + "…"
+
+
+def _text(value: Any) -> str:
+    """A value as a person reads it: strings bare, lists joined, the rest as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return ", ".join(value)
+    if isinstance(value, list) and all(_is_pair(item) for item in value):
+        return ", ".join(f"{item['key']}={item['value']}" for item in value)
+    return "" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, dict) and sorted(value) == ["key", "value"]
+
+
+def _flatten(value: Dict[str, Any], prefix: str = "") -> Iterable[Tuple[str, str]]:
+    """(dotted name, text) for each value, nested objects one level per dot."""
+    for name, item in value.items():
+        if isinstance(item, dict) and item:
+            yield from _flatten(item, f"{prefix}{name}.")
+        else:
+            yield prefix + name, _text(item)
+
+
+# -- upload
+
+
+class _Progress:
+    """A progress bar on stderr, redrawn at most ten times a second: the part uploaded, the
+    rate and the time left. ``progress(uploaded_bytes, total_or_None)`` is how the upload
+    engine reports, from any of its threads."""
+
+    WIDTH = 24
+
+    def __init__(self, stream: Any) -> None:
+        self.stream, self.lock = stream, threading.Lock()
+        self.started = self.drawn = time.monotonic()
+        self.done: int = 0
+        self.total: Optional[int] = None
+        self.shown = False  # a bar is on the line, to end before anything else is written
+
+    def __call__(self, done: int, total: Optional[int]) -> None:
+        with self.lock:
+            self.done, self.total = done, total
+            now = time.monotonic()
+            if now - self.drawn >= 0.1 or done == total:
+                self.drawn, self.shown = now, True
+                self.stream.write("\r" + self.line(now) + "\x1b[K")  # \x1b[K: clear to the end
+                self.stream.flush()
+
+    def line(self, now: float) -> str:
+        done, total = self.done, self.total
+        rate = done / max(now - self.started, 1e-3)
+        speed = f"{_size(rate)}/s"
+        if not total:
+            return f"{_size(done)}  {speed}"
+        filled = self.WIDTH * min(done, total) // total
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        left = "done"
+        if done < total:
+            left = f"{_duration((total - done) / rate)} left" if rate else ""
+        return f"[{bar}] {done / total:4.0%}  {self.how_far(percent=False)}  {speed}  {left}"
+
+    def how_far(self, percent: bool = True) -> str:
+        if not self.total:
+            return _size(self.done)
+        share = f" ({self.done / self.total:.0%})" if percent else ""
+        return f"{_size(self.done)} of {_size(self.total)}{share}"
+
+    def end(self) -> None:
+        """End the bar's line, once."""
+        with self.lock:
+            if self.shown:
+                self.stream.write("\n")
+                self.shown = False
+
+
+def _size(count: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if count < 1000 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1000
+    return ""  # not reached
+
+
+def _duration(seconds: float) -> str:
+    minutes, whole = divmod(int(seconds + 0.5), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{whole:02d}" if hours else f"{minutes}:{whole:02d}"
+
+
+def _accepted(method: Any, options: Dict[str, Any]) -> Dict[str, Any]:
+    """The options the upload method takes (the chunked upload engine adds them)."""
+    parameters = inspect.signature(method).parameters
+    return {k: v for k, v in options.items() if k in parameters and v is not None}
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    """Create the video (unless an id or an upload token is given), then upload the file."""
+    from video_api.apis.tags.videos_api import VideosApi
+    from video_api.model.video_creation_payload import VideoCreationPayload
+
+    host, token = _host(args), args.upload_token
+    key = None if token else _api_key(args, args.api_key or os.environ.get("VIDEO_API_KEY"))
+    if token:
+        args.secrets.append(token)
+    with _client(args, host, key) as client:
+        api = VideosApi(client)
+        video_id = args.video_id
+        if video_id is None and token is None:
+            args.failed = f"could not create the video at {host}"
+            title = args.title or os.path.basename(args.file)
+            video_id = api.create(VideoCreationPayload(title=title)).video_id
+        method = api.upload_with_upload_token if token else api.upload
+        progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
+        wanted = {"chunk_size": args.chunk_size, "concurrency": args.concurrency}
+        options = _accepted(method, {**wanted, "progress": progress})
+        ignored = [_flag(name) for name, value in wanted.items() if value and name not in options]
+        if ignored:
+            print(
+                f"{PROG}: note: {' and '.join(ignored)} ignored: this video_api sends the "
+                "file in one request",
+                file=sys.stderr,
+            )
+        args.failed = f"could not upload {args.file} to {host}"
+        try:
+            video = method(token or video_id, args.file, **options)
+        except KeyboardInterrupt:
+            _interrupted(args, video_id, progress)
+            return 130
+        finally:
+            if progress is not None:
+                progress.end()
+    if args.json:
+        print(json.dumps(video.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        player = video.assets.player if video.assets is not None else None
+        print(video.video_id + (f"\n{player}" if player else ""))
+    return 0
+
+
+def _interrupted(
+    args: argparse.Namespace, video_id: Optional[str], progress: Optional[_Progress]
+) -> None:
+    """Say how far the upload got, and how to try again."""
+    if progress is not None:
+        progress.end()
+    uploaded = f" with {progress.how_far()} uploaded" if progress and progress.done else ""
+    again = f"{PROG} upload {shlex.quote(args.file)}"
+    again += f" --video-id {video_id}" if video_id else " with the same upload token"
+    where = f" to video {video_id}" if video_id else ""
+    print(
+        f"{PROG}: interrupted{uploaded}; the upload{where} did not finish: to try again, "
+        f"run {again}",
+        file=sys.stderr,
+    )
+
+
 # -- the parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
+    """The parser; a resource's actions are built when ``argv`` names it (or is None)."""
     raw = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog=PROG,
-        description="api.video tokens from the shell, and a local emulator to try them on.",
+        description="The api.video API from the shell: videos, uploads, live streams, captions,\n"
+        "chapters, player themes, webhooks, upload tokens...; tokens; and a local emulator.",
         epilog=TOP_EXAMPLES,
         formatter_class=raw,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
     common = _Parser(add_help=False)
     common.add_argument(
         "--debug",
@@ -473,6 +1094,47 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--api-key", metavar="KEY", help="for --host/--sandbox; '-' reads stdin; $VIDEO_API_KEY"
     )
+
+    key_help = "'-' reads it from stdin; default $VIDEO_API_KEY"
+    upload = command(
+        "upload",
+        cmd_upload,
+        "Upload a video file; print its id and player URL.",
+        "",
+        UPLOAD_EXAMPLES,
+    )
+    upload.add_argument("file", metavar="FILE", type=_file, help="the video file")
+    target = upload.add_mutually_exclusive_group()
+    target.add_argument("--title", metavar="T", help="the new video's title (default: FILE's name)")
+    target.add_argument("--video-id", metavar="ID", help="upload into this existing video")
+    target.add_argument(
+        "--upload-token", metavar="TOKEN", help="upload with a delegated token, without an API key"
+    )
+    upload.add_argument(
+        "--chunk-size", type=_chunk_size, metavar="BYTES", help="bytes a part (a request) carries"
+    )
+    upload.add_argument(
+        "--concurrency", type=_whole(1, 64, "1 to 64"), metavar="N", help="parts sent at once"
+    )
+    upload.add_argument("--api-key", metavar="KEY", help=key_help)
+    upload.add_argument("--json", action="store_true", help="print the whole video as JSON")
+
+    connection = _Parser(add_help=False)
+    where = connection.add_mutually_exclusive_group()
+    where.add_argument("--host", type=_url, help=f"API base URL (default: {PRODUCTION})")
+    where.add_argument("--sandbox", action="store_true", help=f"use {SANDBOX}")
+    connection.add_argument("--api-key", metavar="KEY", help=key_help)
+    connection.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="S",
+        help="seconds to connect, and to wait for the answer (default: 5 and 60)",
+    )
+    connection.add_argument(
+        "--json", action="store_true", help="print the API's JSON, even on a terminal"
+    )
+    wanted = None if argv is None else (list(argv) or ["-"])[0]
+    _add_resources(commands, [common, connection], wanted)
     return parser
 
 
@@ -497,7 +1159,9 @@ def _cause(error: BaseException) -> str:
 
 def _why(error: BaseException, refused: str) -> str:
     """Why an exchange failed, in words: the cause, the status and the server's title."""
-    if isinstance(error, ApiConnectionError):
+    if isinstance(error, ApiConnectionError) or (
+        isinstance(error, ApiException) and error.status is None  # a failed upload's part
+    ):
         why = _cause(error)
     elif isinstance(error, ApiResponseError):
         why = "the answer is not what the API promises: " + (
@@ -520,12 +1184,17 @@ def _why(error: BaseException, refused: str) -> str:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv).parse_args(argv)
     args.secrets, args.failed, args.refused = [], f"{args.command} failed", "the request"
     try:
         return int(args.run(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader left (`| head`): stop quietly, as a killed tool would
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the exit's flush cannot fail again
+        return 141
     except (OpenApiException, OSError, _Failure) as error:
         if args.debug or os.environ.get("VIDEO_API_DEBUG", "0") not in ("", "0"):
             traceback.print_exc()

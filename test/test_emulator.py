@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import json
 import os
@@ -1098,3 +1099,255 @@ def test_recorded_bodies_are_trimmed(video_api_emulator: Emulator) -> None:
     headers = {**BASIC, "Content-Type": MULTIPART}
     assert call(video_api_emulator, "POST", "/watermarks", body, headers)[0] == 200
     assert video_api_emulator.requests[0].body == body[:RECORDED_BODY_LIMIT]
+
+
+# -- video uploads: parts numbered, checked, assembled -----------------------------------------
+
+PART = 5 * 1024 * 1024  # the smallest part but the last (MIN_PART)
+
+
+def form(content: bytes, video_id: str | None = None, files: int = 1) -> bytes:
+    """A multipart body: an optional videoId field, then ``files`` file fields."""
+    body = b""
+    if video_id is not None:
+        body += (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="videoId"\r\n\r\n{video_id}\r\n'
+        ).encode()
+    for _ in range(files):
+        body += (
+            (
+                f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="v.mp4"\r\n'
+                f"Content-Type: video/mp4\r\n\r\n"
+            ).encode()
+            + content
+            + b"\r\n"
+        )
+    return body + f"--{BOUNDARY}--\r\n".encode()
+
+
+def send_part(
+    emulator: Emulator,
+    path: str,
+    content: bytes,
+    content_range: str | None,
+    headers: dict[str, str] | None = None,
+    **fields: Any,
+) -> tuple[int, Any]:
+    sent = {**BASIC, "Content-Type": MULTIPART, **(headers or {})}
+    if content_range is not None:
+        sent["Content-Range"] = content_range
+    status, _, raw = call(emulator, "POST", path, form(content, **fields), sent)
+    return status, json.loads(raw)
+
+
+def source_of(emulator: Emulator) -> tuple[str, str]:
+    video_id = create_video(emulator)["videoId"]
+    return video_id, f"/videos/{video_id}/source"
+
+
+def test_upload_parts_arrive_in_any_order_and_the_last_completes(
+    video_api_emulator: Emulator,
+) -> None:
+    video_id, path = source_of(video_api_emulator)
+    parts = [os.urandom(PART), os.urandom(PART), os.urandom(PART), b"end"]
+    assert send_part(video_api_emulator, path, parts[2], "part 3/4")[0] == 201
+    assert send_part(video_api_emulator, path, parts[0], "part 1/4")[0] == 201
+    status, problem = send_part(video_api_emulator, path, parts[3], "part 4/4")
+    assert (status, problem["name"]) == (400, "Content-Range")
+    assert "parts [2] are missing" in problem["title"]
+    assert send_part(video_api_emulator, path, parts[1], "part 2/4")[0] == 201
+    status, video = send_part(video_api_emulator, path, parts[3], "part 4/4")
+    assert (status, video["videoId"]) == (201, video_id)
+    whole = b"".join(parts)
+    assert video_api_emulator.uploaded_sha256(video_id) == hashlib.sha256(whole).hexdigest()
+    assert video_api_emulator.uploaded_size(video_id) == len(whole)
+    assert b"".join(video_api_emulator.uploaded_source(video_id)) == whole
+
+
+def test_a_part_sent_again_replaces_the_first(video_api_emulator: Emulator) -> None:
+    video_id, path = source_of(video_api_emulator)
+    first, again = b"a" * PART, b"b" * PART
+    send_part(video_api_emulator, path, first, "part 1/2")
+    send_part(video_api_emulator, path, again, "part 1/2")
+    send_part(video_api_emulator, path, b"tail", "part 2/2")
+    expected = hashlib.sha256(again + b"tail").hexdigest()
+    assert video_api_emulator.uploaded_sha256(video_id) == expected
+
+
+def test_progressive_parts_end_with_the_one_that_names_the_total(
+    video_api_emulator: Emulator,
+) -> None:
+    video_id, path = source_of(video_api_emulator)
+    send_part(video_api_emulator, path, b"1" * PART, "part 1/*")
+    status = json.loads(
+        call(video_api_emulator, "GET", f"/videos/{video_id}/status", None, BASIC)[2]
+    )
+    assert status["ingest"] == {
+        "status": "uploading",
+        "filesize": None,
+        "receivedBytes": [],
+        "receivedParts": {"parts": [1], "total": None},
+    }
+    send_part(video_api_emulator, path, b"2" * PART, "part 2/*")
+    assert send_part(video_api_emulator, path, b"3", "part 3/3")[0] == 201
+    status = json.loads(
+        call(video_api_emulator, "GET", f"/videos/{video_id}/status", None, BASIC)[2]
+    )
+    assert status["ingest"]["status"] == "uploaded"
+    assert status["ingest"]["filesize"] == 2 * PART + 1
+    assert status["ingest"]["receivedBytes"][-1] == {
+        "from": 2 * PART,
+        "to": 2 * PART,
+        "total": 2 * PART + 1,
+    }
+    assert status["encoding"]["playable"] is True
+
+
+def test_byte_ranges_are_taken_too(video_api_emulator: Emulator) -> None:
+    video_id, path = source_of(video_api_emulator)
+    total = 2 * PART + 10
+    head, middle, tail = b"h" * PART, b"m" * PART, b"t" * 10
+    status, problem = send_part(
+        video_api_emulator, path, tail, f"bytes {2 * PART}-{total - 1}/{total}"
+    )
+    assert (status, problem["name"]) == (400, "Content-Range")
+    send_part(video_api_emulator, path, middle, f"bytes {PART}-{2 * PART - 1}/{total}")
+    send_part(video_api_emulator, path, head, f"bytes 0-{PART - 1}/{total}")
+    assert (
+        send_part(video_api_emulator, path, tail, f"bytes {2 * PART}-{total - 1}/{total}")[0] == 201
+    )
+    expected = hashlib.sha256(head + middle + tail).hexdigest()
+    assert video_api_emulator.uploaded_sha256(video_id) == expected
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "content", "name", "title"),
+    [
+        (None, "part 1/2", b"small", "file", "at least 5242880 bytes"),
+        ("part 1/3", "part 2/4", b"x" * PART, "Content-Range", "total changed from 3 to 4"),
+        ("part 1/2", f"bytes {PART}-{PART}/{PART + 1}", b"x", "Content-Range", "in part ranges"),
+        (None, "part 3/2", b"x", "Content-Range", "out of 1 to 2"),
+        (None, "part 0/2", b"x", "Content-Range", "out of 1 to 2"),
+        (None, "bytes 0-9/100", b"x", "Content-Range", "not the file's 1 bytes"),
+        (None, "chunk 1 of 2", b"x", "Content-Range", "must be 'part N/TOTAL'"),
+        (None, None, b"", "file", "is empty"),
+    ],
+    ids=["small part", "total", "mixed", "beyond", "zero", "range size", "syntax", "empty"],
+)
+def test_upload_parts_that_do_not_fit_are_refused(
+    video_api_emulator: Emulator,
+    first: str | None,
+    second: str | None,
+    content: bytes,
+    name: str,
+    title: str,
+) -> None:
+    video_id, path = source_of(video_api_emulator)
+    if first is not None:
+        assert send_part(video_api_emulator, path, b"x" * PART, first)[0] == 201
+    status, problem = send_part(video_api_emulator, path, content, second)
+    assert (status, problem["name"]) == (400, name)
+    assert title in problem["title"]
+    assert video_api_emulator.uploaded_parts(video_id) == ([1] if first else [])
+
+
+def test_a_second_upload_to_a_video_is_refused(video_api_emulator: Emulator) -> None:
+    video_id, path = source_of(video_api_emulator)
+    assert send_part(video_api_emulator, path, b"once", None)[0] == 201
+    status, problem = send_part(video_api_emulator, path, b"twice", "part 1/1")
+    assert (status, problem["type"]) == (400, REFERENCE + "video-source-already-uploaded")
+    assert video_api_emulator.uploaded_sha256(video_id) == hashlib.sha256(b"once").hexdigest()
+
+
+def test_an_upload_to_an_unknown_video_is_a_404(video_api_emulator: Emulator) -> None:
+    status, problem = send_part(video_api_emulator, "/videos/vi404/source", b"x", None)
+    assert (status, problem["type"]) == (404, REFERENCE + "resource-not-found")
+
+
+def test_an_upload_with_two_files_is_refused(video_api_emulator: Emulator) -> None:
+    _, path = source_of(video_api_emulator)
+    status, problem = send_part(video_api_emulator, path, b"x", None, files=2)
+    assert (status, problem["type"]) == (400, REFERENCE + "uploaded-file-multiple-files")
+
+
+def test_a_token_upload_makes_a_video_and_its_other_parts_name_it(
+    video_api_emulator: Emulator,
+) -> None:
+    token = video_api_emulator.create_upload_token(ttl=60)
+    path = f"/upload?token={token}"
+    status, problem = send_part(video_api_emulator, path, b"2" * PART, "part 2/2", {})
+    assert (status, problem["name"]) == (400, "videoId")
+    status, video = send_part(video_api_emulator, path, b"1" * PART, "part 1/2", {})
+    assert status == 201
+    status, _ = send_part(video_api_emulator, path, b"2", "part 2/2", {}, video_id=video["videoId"])
+    assert status == 201
+    expected = hashlib.sha256(b"1" * PART + b"2").hexdigest()
+    assert video_api_emulator.uploaded_sha256(video["videoId"]) == expected
+
+
+@pytest.mark.parametrize("token", ["unknown", "expired"])
+def test_a_token_upload_with_a_bad_token_is_refused(
+    video_api_emulator: Emulator, token: str
+) -> None:
+    if token == "expired":
+        token = video_api_emulator.create_upload_token()
+        video_api_emulator.expire_upload_token(token)
+    status, problem = send_part(video_api_emulator, f"/upload?token={token}", b"x", None, {})
+    assert (status, problem["name"]) == (400, "token")
+    assert video_api_emulator.count("/videos") == 0
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.reset_mid_body(), Fault.reset_mid_body(after=1000), Fault.status(503)],
+    ids=["reset half way", "reset after 1000 bytes", "503"],
+)
+def test_a_fault_on_the_nth_part_hits_that_part_only(
+    video_api_emulator: Emulator, fault: Fault
+) -> None:
+    video_id, path = source_of(video_api_emulator)
+    video_api_emulator.add_fault(path, fault, part=2)
+    assert send_part(video_api_emulator, path, b"1" * PART, "part 1/3")[0] == 201
+    try:
+        status = send_part(video_api_emulator, path, b"2" * PART, "part 2/3")[0]
+    except (ConnectionError, http.client.HTTPException):
+        status = 0  # reset
+    assert status == (503 if fault.kind == "respond" else 0)
+    assert video_api_emulator.uploaded_parts(video_id) == [1]
+    assert send_part(video_api_emulator, path, b"2" * PART, "part 2/3")[0] == 201
+    assert send_part(video_api_emulator, path, b"3", "part 3/3")[0] == 201
+    assert video_api_emulator.faults_injected == 1
+
+
+def test_uploaded_sources_live_in_temporary_files_gone_at_stop() -> None:
+    with Emulator() as emulator:
+        video_id, path = source_of(emulator)
+        send_part(emulator, path, b"x" * PART, "part 1/2")
+        send_part(emulator, path, b"y", "part 2/2")
+        (directory,) = {os.path.dirname(p) for p in emulator._uploads[video_id].files()}
+        assert sorted(os.path.getsize(p) for p in emulator._uploads[video_id].files()) == [1, PART]
+    assert not os.path.exists(directory)
+    assert emulator.uploaded_sha256(video_id) == hashlib.sha256(b"x" * PART + b"y").hexdigest()
+
+
+def test_deleting_a_video_deletes_its_source(video_api_emulator: Emulator) -> None:
+    video_id, path = source_of(video_api_emulator)
+    send_part(video_api_emulator, path, b"source", None)
+    files = video_api_emulator._uploads[video_id].files()
+    assert call(video_api_emulator, "DELETE", f"/videos/{video_id}", None, BASIC)[0] == 204
+    assert not any(os.path.exists(p) for p in files)
+    assert video_api_emulator.uploaded_sha256(video_id) is None
+
+
+def test_encoding_can_be_held_and_finished(video_api_emulator: Emulator) -> None:
+    video_api_emulator.encode_immediately = False
+    video_id, path = source_of(video_api_emulator)
+    send_part(video_api_emulator, path, b"source", None)
+    status_path = f"/videos/{video_id}/status"
+    encoding = json.loads(call(video_api_emulator, "GET", status_path, None, BASIC)[2])["encoding"]
+    assert encoding["playable"] is False
+    assert {q["status"] for q in encoding["qualities"]} == {"encoding"}
+    video_api_emulator.finish_encoding(video_id)
+    encoding = json.loads(call(video_api_emulator, "GET", status_path, None, BASIC)[2])["encoding"]
+    assert encoding["playable"] is True
+    assert {q["status"] for q in encoding["qualities"]} == {"encoded"}

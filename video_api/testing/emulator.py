@@ -12,20 +12,26 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import email
 import functools
+import hashlib
 import heapq
 import json
 import math
+import os
 import random
 import re
 import secrets
 import selectors
+import shutil
 import socket
 import socketserver
 import ssl
 import string
 import struct
+import tempfile
 import threading
+import weakref
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,7 +40,19 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from time import monotonic
 from types import TracebackType
-from typing import Any, Callable, Dict, List, NamedTuple, Pattern, Sequence, Tuple, Union
+from typing import (
+    IO,
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    NamedTuple,
+    Pattern,
+    Sequence,
+    Tuple,
+    Union,
+)
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 REFERENCE = "https://docs.api.video/reference/"  # where the spec's problem types live
@@ -48,6 +66,8 @@ RECORDED_BODY_LIMIT = 64 * 1024
 JSON_BODY_LIMIT = 1024 * 1024  # a larger JSON body is refused with 413
 MAX_BODY = 256 * 1024 * 1024  # any larger body is refused; up to it, bodies are read and dropped
 RATE_LIMIT = 1000  # the emulator never limits by itself (Fault.rate_limited does)
+MIN_PART = 5 * 1024 * 1024  # the smallest part of a chunked upload, except the last one
+UPLOAD_READ = 1024 * 1024  # an upload's body is read this much at a time
 SPEC_DATA = Path(__file__).with_name("spec_data.json")
 
 _Headers = Tuple[Tuple[str, str], ...]
@@ -116,6 +136,25 @@ _BAD_CODING = _http_problem(400, "Only the chunked transfer coding is understood
 _BAD_CHUNK = _http_problem(400, "The chunked body is malformed.")
 _TOO_LARGE = _http_problem(413, f"Request bodies are limited to {MAX_BODY} bytes.")
 _JSON_TOO_LARGE = _http_problem(413, f"JSON bodies are limited to {JSON_BODY_LIMIT} bytes.")
+_ALREADY_UPLOADED = _problem(
+    400,
+    REFERENCE + "video-source-already-uploaded",
+    "The source of the video is already uploaded.",
+    "file",
+)
+_MULTIPLE_FILES = _problem(
+    400,
+    REFERENCE + "uploaded-file-multiple-files",
+    "There is more than one uploaded file in the request.",
+    "file",
+)
+# Content-Range of an upload: ``part N/M`` (``part N/*`` while the total is unknown), or
+# ``bytes FROM-TO/TOTAL``.
+_CONTENT_RANGE = re.compile(
+    r"(?:part (?P<part>[0-9]{1,9})|bytes (?P<first>[0-9]{1,15})-(?P<last>[0-9]{1,15}))"
+    r"/(?P<total>[0-9]{1,15}|\*)"
+)
+_UPLOAD_ROUTE = re.compile(r"/upload|/videos/[^/]+/source")
 _BEARER_CHALLENGE: _Headers = (("WWW-Authenticate", "Bearer"),)
 _BASIC_CHALLENGE: _Headers = (("WWW-Authenticate", 'Basic realm="api.video"'),)
 
@@ -160,6 +199,7 @@ class _Call(NamedTuple):
     data: Dict[str, Any]  # the JSON object body, or {}
     page: int
     page_size: int
+    upload: _Form | None = None  # an upload's multipart body, streamed to temporary files
 
 
 _Answer = Callable[["_Operation", _Call], _Reply]
@@ -490,6 +530,7 @@ class Fault:
     content_type: str = JSON
     headers: _Headers = ()
     seconds: float = 0.0
+    after: int = 0  # reset_mid_body: the bytes of the body read first (0: half of it)
 
     @classmethod
     def stall(cls, seconds: float) -> Fault:
@@ -501,6 +542,14 @@ class Fault:
         """Reset the connection after the headers, before reading the body: nothing is processed,
         though the client cannot tell (it sees a reset, as after a processed request)."""
         return cls("reset_before_body")
+
+    @classmethod
+    def reset_mid_body(cls, after: int = 0) -> Fault:
+        """Read ``after`` bytes of the body (default: half of it), then reset: an upload cut
+        off while the client is still sending, as by a dropped link."""
+        if after < 0:
+            raise ValueError("after must be >= 0")
+        return cls("reset_mid_body", after=after)
 
     @classmethod
     def reset_after_body(cls) -> Fault:
@@ -549,6 +598,228 @@ class Fault:
 
 
 _NO_FAULT = Fault("none")
+
+
+# -- uploads ----------------------------------------------------------------------------------
+
+
+class _Form:
+    """A multipart/form-data body parsed as it arrives: file fields go to temporary files,
+    other fields are kept (they are small). Malformed input is noted in ``error``, not
+    raised, so the body is still read to its end and the connection stays in step."""
+
+    FIELD_LIMIT = 64 * 1024
+    HEADERS_LIMIT = 16 * 1024
+
+    def __init__(self, boundary: str, directory: str, content_range: str | None) -> None:
+        self.content_range = content_range
+        self.fields: dict[str, str] = {}
+        self.files: list[tuple[str, str, int]] = []  # (field name, temporary file, size)
+        self.error: str | None = None
+        self.adopted: set[str] = set()  # files the upload keeps; the others are deleted
+        self._directory = directory
+        self._delimiter = b"\r\n--" + boundary.encode("latin-1")
+        self._buffer = bytearray(b"\r\n")  # the first boundary has no line break before it
+        self._state = "preamble"
+        self._name = ""
+        self._file: IO[bytes] | None = None
+        self._path = ""
+        self._size = 0
+        self._field: bytearray | None = None
+
+    def feed(self, data: bytes) -> None:
+        if self.error is not None or self._state == "done":
+            return
+        buffer = self._buffer
+        buffer += data
+        delimiter = self._delimiter
+        while True:
+            if self._state in ("preamble", "data"):
+                found = buffer.find(delimiter)
+                if found < 0:
+                    keep = len(delimiter) - 1  # a delimiter may start in what is kept
+                    if len(buffer) > keep:
+                        self._write(buffer, len(buffer) - keep)
+                    return
+                self._write(buffer, found)
+                del buffer[: len(delimiter)]
+                if self._state == "data":
+                    self._end_field()
+                self._state = "boundary"
+            elif self._state == "boundary":
+                if len(buffer) < 2:
+                    return
+                if buffer.startswith(b"--"):
+                    self._state = "done"
+                    buffer.clear()
+                    return
+                if not buffer.startswith(b"\r\n"):
+                    self.error = "a boundary is not followed by a line break"
+                    return
+                del buffer[:2]
+                self._state = "headers"
+            else:  # headers
+                end = buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(buffer) > self.HEADERS_LIMIT:
+                        self.error = "a part's headers are too long"
+                    return
+                self._start_field(bytes(buffer[:end]).decode("latin-1"))
+                del buffer[: end + 4]
+                if self.error is not None:
+                    return
+                self._state = "data"
+
+    def _write(self, buffer: bytearray, size: int) -> None:
+        """Hand the first ``size`` bytes of ``buffer`` to the current field, and drop them."""
+        if size and self._state == "data":
+            if self._file is not None:
+                with memoryview(buffer) as view, view[:size] as piece:
+                    self._file.write(piece)
+                self._size += size
+            elif self._field is not None:
+                if len(self._field) + size > self.FIELD_LIMIT:
+                    self.error = f"the field {self._name!r} is larger than {self.FIELD_LIMIT} bytes"
+                self._field += buffer[:size]
+        del buffer[:size]
+
+    def _start_field(self, head: str) -> None:
+        message = email.message_from_string(head + "\r\n\r\n")
+        name = message.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            self.error = "a part has no Content-Disposition name"
+            return
+        self._name = name
+        if message.get_filename() is None:
+            self._field = bytearray()
+            return
+        handle, self._path = tempfile.mkstemp(prefix="part-", dir=self._directory)
+        self._file = os.fdopen(handle, "wb")
+        self._size = 0
+
+    def _end_field(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self.files.append((self._name, self._path, self._size))
+        elif self._field is not None:
+            self.fields[self._name] = self._field.decode("utf-8", "replace")
+            self._field = None
+
+    def close(self) -> None:
+        """The body ended: it must have ended with the closing boundary."""
+        if self.error is None and self._state != "done":
+            self.error = "the body ends before its closing boundary"
+
+    def discard(self) -> None:
+        """Delete what the upload did not keep (a refused part, a body cut short)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self.files.append((self._name, self._path, self._size))
+        for _, path, _ in self.files:
+            if path not in self.adopted:
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+
+
+class _Range(NamedTuple):
+    """An upload request's Content-Range: ``key`` is the part number (``part`` form) or the
+    first byte (``bytes`` form); ``total`` is None for ``*``."""
+
+    form: str
+    key: int
+    last_byte: int
+    total: int | None
+
+
+def _content_range(value: str | None) -> _Range:
+    if value is None:  # the whole source in one request
+        return _Range("part", 1, -1, 1)
+    match = _CONTENT_RANGE.fullmatch(value.strip())
+    if match is None:
+        raise _attribute_problem(
+            "Content-Range", "This header must be 'part N/TOTAL' or 'bytes FROM-TO/TOTAL'."
+        )
+    total = None if match["total"] == "*" else int(match["total"])
+    if match["part"] is not None:
+        part = int(match["part"])
+        if part < 1 or (total is not None and part > total):
+            raise _attribute_problem("Content-Range", f"Part {part} is out of 1 to {total}.")
+        return _Range("part", part, -1, total)
+    first, last = int(match["first"]), int(match["last"])
+    if last < first or (total is not None and last >= total):
+        raise _attribute_problem("Content-Range", f"The range {first}-{last} is out of bounds.")
+    return _Range("bytes", first, last, total)
+
+
+def _part_number(value: str | None) -> int | None:
+    """The part an upload request carries, as numbered for faults (``part`` form only)."""
+    if value is None:
+        return 1
+    match = _CONTENT_RANGE.fullmatch(value.strip())
+    return int(match["part"]) if match is not None and match["part"] is not None else None
+
+
+class _SourceUpload:
+    """A video's source as its parts arrive, kept in temporary files."""
+
+    def __init__(self) -> None:
+        self.form: str | None = None
+        self.total: int | None = None  # parts (part form) or bytes (bytes form), once known
+        self.parts: dict[int, tuple[str, int]] = {}  # part number or first byte -> (file, size)
+        self.state = "uploading"  # then "completing", then "uploaded"
+        self.size = 0
+        self.sha256: str | None = None
+        self.playable = False
+
+    def ordered(self) -> list[tuple[str, int]]:
+        return [self.parts[key] for key in sorted(self.parts)]
+
+    def files(self) -> list[str]:
+        return [path for path, _ in self.parts.values()]
+
+    def received_bytes(self) -> list[dict[str, int]]:
+        """The contiguous ranges received from the start, when the total size is known."""
+        total = self.size if self.state == "uploaded" else None
+        if self.form == "bytes":
+            total = self.total
+        if total is None:
+            return []
+        ranges, position = [], 0
+        for key in sorted(self.parts):
+            if self.form == "bytes":
+                position = key
+            size = self.parts[key][1]
+            ranges.append({"from": position, "to": position + size - 1, "total": total})
+            position += size
+        return ranges
+
+
+def _digest(files: list[tuple[str, int]]) -> tuple[str, int]:
+    """The SHA-256 and size of the files one after the other."""
+    digest, size = hashlib.sha256(), 0
+    for path, _ in files:
+        with open(path, "rb") as file:
+            while True:
+                block = file.read(UPLOAD_READ)
+                if not block:
+                    break
+                digest.update(block)
+                size += len(block)
+    return digest.hexdigest(), size
+
+
+@functools.lru_cache(maxsize=None)
+def _example_upload_tokens() -> frozenset[str]:
+    """The upload token of the spec's examples (POST /upload-tokens answers it): it works."""
+    tokens = set()
+    for spec in _spec_operations():
+        if spec["path"] == "/upload-tokens" and spec["method"] == "POST":
+            body = spec["responses"][str(spec["success"])]
+            if isinstance(body, dict) and isinstance(body.get("token"), str):
+                tokens.add(body["token"])
+    return frozenset(tokens)
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
@@ -626,11 +897,40 @@ class _Handler(BaseHTTPRequestHandler):
             emulator._record(self.command, self.path, self.headers, b"")
             self._refuse(reject)
             return
-        fault = emulator._next_fault(route)
+        upload = self.command == "POST" and _UPLOAD_ROUTE.fullmatch(route) is not None
+        content_range = self.headers.get("Content-Range") if upload else None
+        fault = emulator._next_fault(route, _part_number(content_range) if upload else None)
+        if fault.kind == "reset_mid_body":
+            emulator._record(self.command, self.path, self.headers, b"")
+            self._read_partly(framing, fault.after)
+            self._reset()
+            return
+        form = None
+        if upload and fault.kind not in ("reset_before_body", "respond", "truncated"):
+            boundary = self.headers.get_param("boundary")
+            if self.headers.get_content_type() == "multipart/form-data" and isinstance(
+                boundary, str
+            ):
+                form = _Form(boundary, emulator._upload_directory(), content_range)
+        try:
+            self._exchange(emulator, route, query, framing, fault, form)
+        finally:
+            if form is not None:
+                form.discard()
+
+    def _exchange(
+        self,
+        emulator: Emulator,
+        route: str,
+        query: str,
+        framing: int,
+        fault: Fault,
+        form: _Form | None,
+    ) -> None:
         body = b""
         if fault.kind != "reset_before_body":
             try:
-                body = self._read_body(framing)
+                body = self._read_body(framing, form)
             except _Reject as reject:
                 emulator._record(self.command, self.path, self.headers, b"")
                 self._refuse(reject)
@@ -649,39 +949,60 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send((fault.code, fault.payload, fault.content_type, ()), len(fault.payload) + 64)
         else:
-            reply = emulator._answer(self.command, route, query, self.headers, body)
+            reply = emulator._answer(self.command, route, query, self.headers, body, form)
             if fault.kind == "reset_after_body":
                 self._reset()
             else:
                 self._send(reply)
 
+    def _read_partly(self, length: int, after: int) -> None:
+        """Read some of the body, as a server does before its link drops."""
+        if length == _CHUNKED:
+            wanted = after or 64 * 1024
+        else:
+            wanted = min(after or length // 2, max(length - 1, 0))
+        while wanted > 0:
+            chunk = self.rfile.read(min(wanted, UPLOAD_READ))
+            if not chunk:
+                return
+            wanted -= len(chunk)
+
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
 
-    def _read_body(self, length: int) -> bytes:
+    def _read_body(self, length: int, form: _Form | None = None) -> bytes:
         """The body, of which only the first ``JSON_BODY_LIMIT + 1`` bytes are kept: enough to
-        parse any JSON body the API takes, while uploads stream through in bounded memory."""
+        parse any JSON body the API takes, while uploads stream through in bounded memory (a
+        video's source into ``form``, which keeps its file in a temporary file)."""
         if length == _CHUNKED:
-            return self._read_chunked()
-        if length <= 65536:
+            body = self._read_chunked(form)
+        elif length <= 65536:
             body = self.rfile.read(length) if length else b""
             if len(body) < length:
                 raise _ClientGone
-            return body
-        kept = bytearray()
-        self._consume(length, kept)
-        return bytes(kept)
+            if form is not None:
+                form.feed(body)
+        else:
+            kept = bytearray()
+            self._consume(length, kept, form)
+            body = bytes(kept)
+        if form is not None:
+            form.close()
+        return body
 
-    def _consume(self, size: int, kept: bytearray) -> None:
+    def _consume(self, size: int, kept: bytearray, form: _Form | None = None) -> None:
+        block = 65536 if form is None else UPLOAD_READ
         while size > 0:
-            chunk = self.rfile.read(min(size, 65536))
+            chunk = self.rfile.read(min(size, block))
             if not chunk:
                 raise _ClientGone
             size -= len(chunk)
             room = JSON_BODY_LIMIT + 1 - len(kept)
             if room > 0:
                 kept += chunk[:room]
+            if form is not None:
+                form.feed(chunk)
 
-    def _read_chunked(self) -> bytes:
+    def _read_chunked(self, form: _Form | None = None) -> bytes:
         """A ``Transfer-Encoding: chunked`` body: sized chunks, a zero one, then trailers."""
         kept = bytearray()
         total = 0
@@ -698,7 +1019,7 @@ class _Handler(BaseHTTPRequestHandler):
             total += count
             if total > MAX_BODY:
                 raise _Reject(413, _TOO_LARGE)
-            self._consume(count, kept)
+            self._consume(count, kept, form)
             if self.rfile.readline(_MAX_LINE) not in (b"\r\n", b"\n"):
                 raise _Reject(400, _BAD_CHUNK)
         while True:  # trailer fields, up to the empty line
@@ -805,6 +1126,14 @@ class Emulator:
         self._faults_injected = 0
         self._refresh_token_reuses = 0
         self._tokens_issued = 0
+        # Uploads: the sources received, the upload tokens known, faults for the Nth part.
+        self._uploads: dict[str, _SourceUpload] = {}
+        self._upload_dir: str | None = None
+        self._upload_tokens: dict[str, float | None] = dict.fromkeys(_example_upload_tokens())
+        self._part_faults: dict[tuple[str, int], deque[Fault]] = {}
+        #: A video is playable as soon as its upload completes; False keeps it encoding until
+        #: ``finish_encoding(video_id)``.
+        self.encode_immediately = True
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -830,6 +1159,9 @@ class Emulator:
                 "GET /videos/{videoId}": self._get_video,
                 "PATCH /videos/{videoId}": self._update_video,
                 "DELETE /videos/{videoId}": self._delete_video,
+                "POST /videos/{videoId}/source": self._upload_source,
+                "POST /upload": self._upload_with_token,
+                "GET /videos/{videoId}/status": self._video_status,
             },
         )
         self._stopping.clear()
@@ -855,6 +1187,10 @@ class Emulator:
         for connection in live:
             with contextlib.suppress(OSError):  # plain shutdown even for TLS: it only wakes readers
                 socket.socket.shutdown(connection, socket.SHUT_RDWR)
+        with self._lock:  # the sources received go; their digests stay for inspection
+            directory, self._upload_dir = self._upload_dir, None
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -931,10 +1267,17 @@ class Emulator:
             else:
                 self._access.pop(access_token, None)
 
-    def add_fault(self, path: str, fault: Fault, times: int = 1) -> None:
-        """Queue ``fault`` for the next ``times`` requests to ``path`` (matched without query)."""
+    def add_fault(
+        self, path: str, fault: Fault, times: int = 1, *, part: int | None = None
+    ) -> None:
+        """Queue ``fault`` for the next ``times`` requests to ``path`` (matched without query);
+        with ``part``, for the next ``times`` upload requests to ``path`` carrying that part
+        (``Content-Range: part N/...``; a request without Content-Range is part 1)."""
         with self._lock:
-            self._queued.setdefault(path, deque()).extend([fault] * times)
+            if part is None:
+                self._queued.setdefault(path, deque()).extend([fault] * times)
+            else:
+                self._part_faults.setdefault((path, part), deque()).extend([fault] * times)
 
     def fault_mix(
         self,
@@ -950,11 +1293,76 @@ class Emulator:
             scope = None if paths is None else frozenset(paths)
             self._mix = (rate, tuple(faults), random.Random(seed), scope) if rate > 0 else None
 
+    # -- uploads: what arrived, upload tokens, encoding --------------------------------
+
+    def uploaded_sha256(self, video_id: str) -> str | None:
+        """The SHA-256 (hex) of a video's source once its upload is complete, else None."""
+        with self._lock:
+            upload = self._uploads.get(video_id)
+            return upload.sha256 if upload is not None else None
+
+    def uploaded_size(self, video_id: str) -> int | None:
+        """The size in bytes of a video's source once its upload is complete, else None."""
+        with self._lock:
+            upload = self._uploads.get(video_id)
+            return upload.size if upload is not None and upload.sha256 is not None else None
+
+    def uploaded_parts(self, video_id: str) -> list[int]:
+        """The parts received so far (part numbers, or first bytes for byte ranges)."""
+        with self._lock:
+            upload = self._uploads.get(video_id)
+            return sorted(upload.parts) if upload is not None else []
+
+    def uploaded_source(self, video_id: str) -> Iterator[bytes]:
+        """The bytes of a completed source, in blocks (while the emulator runs)."""
+        with self._lock:
+            upload = self._uploads.get(video_id)
+            if upload is None or upload.sha256 is None:
+                raise KeyError(f"no complete upload for {video_id!r}")
+            files = upload.ordered()
+        for path, _ in files:
+            with open(path, "rb") as file:
+                while True:
+                    block = file.read(UPLOAD_READ)
+                    if not block:
+                        break
+                    yield block
+
+    def create_upload_token(self, ttl: float | None = None) -> str:
+        """A new upload token for POST /upload, valid for ``ttl`` seconds (None: forever)."""
+        token = "to" + "".join(secrets.choice(_ID_CHARACTERS) for _ in range(22))
+        with self._lock:
+            self._upload_tokens[token] = None if ttl is None else monotonic() + ttl
+        return token
+
+    def expire_upload_token(self, token: str) -> None:
+        """Make an upload token expired (POST /upload then refuses it)."""
+        with self._lock:
+            self._upload_tokens[token] = monotonic() - 1
+
+    def finish_encoding(self, video_id: str) -> None:
+        """Make an uploaded video playable (when ``encode_immediately`` is False)."""
+        with self._lock:
+            upload = self._uploads.get(video_id)
+            if upload is None or upload.state != "uploaded":
+                raise KeyError(f"no complete upload for {video_id!r}")
+            upload.playable = True
+
+    def _upload_directory(self) -> str:
+        with self._lock:
+            if self._upload_dir is None:
+                self._upload_dir = tempfile.mkdtemp(prefix="video-api-emulator-")
+                # Gone at stop(); else when the emulator is collected or the interpreter exits.
+                weakref.finalize(self, shutil.rmtree, self._upload_dir, True)
+            return self._upload_dir
+
     # -- request handling (called from handler threads) -----------------------------
 
-    def _next_fault(self, route: str) -> Fault:
+    def _next_fault(self, route: str, part: int | None = None) -> Fault:
         with self._lock:
-            queue = self._queued.get(route)
+            queue = self._part_faults.get((route, part)) if part is not None else None
+            if not queue:
+                queue = self._queued.get(route)
             if queue:
                 fault = queue.popleft()
             elif self._mix is None:
@@ -983,10 +1391,16 @@ class Emulator:
             history.append((self._arrivals, request))
 
     def _answer(
-        self, method: str, route: str, query: str, headers: HTTPMessage, body: bytes
+        self,
+        method: str,
+        route: str,
+        query: str,
+        headers: HTTPMessage,
+        body: bytes,
+        form: _Form | None = None,
     ) -> _Reply:
         try:
-            reply = self._handle(method, route, query, headers, body)
+            reply = self._handle(method, route, query, headers, body, form)
         except _Reject as reject:
             reply = reject.status, reject.body, self._problem_content_type, reject.headers
         if route.startswith("/auth/"):
@@ -995,7 +1409,13 @@ class Emulator:
         return status, payload, content_type, extra + _RATE_HEADERS
 
     def _handle(
-        self, method: str, route: str, query: str, headers: HTTPMessage, body: bytes
+        self,
+        method: str,
+        route: str,
+        query: str,
+        headers: HTTPMessage,
+        body: bytes,
+        form: _Form | None = None,
     ) -> _Reply:
         """Route, authenticate, validate, then answer, in the order the API does."""
         found = self._static_routes.get(route)
@@ -1018,7 +1438,7 @@ class Emulator:
         args = parse_qs(query, keep_blank_values=True) if query else {}
         page, page_size = _check_query(operation, args)
         data = _check_body(operation, headers, body)
-        return operation.handler(operation, _Call(params, args, data, page, page_size))
+        return operation.handler(operation, _Call(params, args, data, page, page_size, form))
 
     def _authenticate(self, headers: HTTPMessage) -> None:
         """Accept HTTP Basic with an API key, or a live bearer token; else 401."""
@@ -1098,6 +1518,10 @@ class Emulator:
         with self._lock:
             if self._videos.pop(call.params["videoId"], None) is None:
                 raise _Reject(404, operation.not_found)
+            upload = self._uploads.pop(call.params["videoId"], None)
+        for path in upload.files() if upload is not None else ():
+            with contextlib.suppress(OSError):
+                os.remove(path)
         return operation.status, b"", "", ()
 
     def _list_videos(self, operation: _Operation, call: _Call) -> _Reply:
@@ -1141,5 +1565,205 @@ class Emulator:
         }
         return _encode(operation.status, {"data": items, "pagination": pagination})
 
+    # -- uploads: parts checked and assembled as api.video does -----------------------------
+
+    def _upload_source(self, operation: _Operation, call: _Call) -> _Reply:
+        video_id = call.params["videoId"]
+        form, path, size, where = _uploaded_file(call.upload)
+        with self._lock:
+            if video_id not in self._videos:
+                raise _Reject(404, operation.not_found)
+        return self._receive(operation, video_id, form, path, size, where)
+
+    def _upload_with_token(self, operation: _Operation, call: _Call) -> _Reply:
+        token = call.args["token"][-1]
+        with self._lock:
+            known = token in self._upload_tokens
+            expiry = self._upload_tokens.get(token)
+        if not known or (expiry is not None and expiry <= monotonic()):
+            raise _query_problem(
+                "token", "A query parameter is invalid.", detail="The upload token is invalid."
+            )
+        form, path, size, where = _uploaded_file(call.upload)
+        video_id = form.fields.get("videoId")
+        with self._lock:
+            if video_id is not None and video_id not in self._videos:
+                raise _attribute_problem("videoId", "There is no video with this videoId.")
+            if video_id is None:
+                if where.key != (1 if where.form == "part" else 0):
+                    raise _attribute_problem(
+                        "videoId", "This attribute is required for every part but the first."
+                    )
+                video = _new_video(self.url, {})
+                video_id = video["videoId"]
+                self._videos[video_id] = video
+        return self._receive(operation, video_id, form, path, size, where)
+
+    def _receive(
+        self, operation: _Operation, video_id: str, form: _Form, path: str, size: int, where: _Range
+    ) -> _Reply:
+        """Take one part of a video's source; the one that completes it assembles it."""
+        files: list[tuple[str, int]] = []
+        with self._lock:
+            upload = self._uploads.get(video_id) or _SourceUpload()
+            if upload.state != "uploading":
+                raise _Reject(400, _ALREADY_UPLOADED)
+            complete = _check_part(upload, where, size)
+            self._uploads[video_id] = upload
+            old = upload.parts.get(where.key)
+            replaced = old[0] if old is not None else None
+            upload.parts[where.key] = (path, size)
+            form.adopted.add(path)
+            if complete:
+                upload.state = "completing"
+                files = upload.ordered()
+        if replaced is not None:  # the same part again (a retry): the new bytes count
+            with contextlib.suppress(OSError):
+                os.remove(replaced)
+        if complete:
+            digest, total = _digest(files)
+            with self._lock:
+                upload.sha256, upload.size, upload.state = digest, total, "uploaded"
+                upload.playable = self.encode_immediately
+        with self._lock:
+            video = self._videos.get(video_id)
+            if video is None:  # deleted meanwhile
+                raise _Reject(404, operation.not_found)
+            return _encode(operation.status, video)
+
+    def _video_status(self, operation: _Operation, call: _Call) -> _Reply:
+        """The ingest and encoding status of a video, from its upload."""
+        with self._lock:
+            if call.params["videoId"] not in self._videos:
+                raise _Reject(404, operation.not_found)
+            upload = self._uploads.get(call.params["videoId"])
+            status: dict[str, Any] = {}
+            playable = upload is not None and upload.playable
+            if upload is not None:
+                done = upload.state == "uploaded"
+                ingest: dict[str, Any] = {
+                    "status": "uploaded" if done else "uploading",
+                    "filesize": upload.size if done else None,
+                    "receivedBytes": upload.received_bytes(),
+                }
+                if upload.form == "part":
+                    ingest["receivedParts"] = {
+                        "parts": sorted(upload.parts),
+                        "total": upload.total,
+                    }
+                status["ingest"] = ingest
+                if done:
+                    progress = "encoded" if playable else "encoding"
+                    status["encoding"] = {
+                        "playable": playable,
+                        "qualities": [
+                            {"type": "hls", "quality": quality, "status": progress}
+                            for quality in ("240p", "360p", "480p", "720p")
+                        ],
+                        "metadata": _ENCODED_METADATA if playable else _NO_METADATA,
+                    }
+            status.setdefault(
+                "encoding", {"playable": False, "qualities": [], "metadata": _NO_METADATA}
+            )
+        return _encode(operation.status, status)
+
+
+def _uploaded_file(form: _Form | None) -> tuple[_Form, str, int, _Range]:
+    """The one file of an upload request, and its Content-Range; a 400 as the API answers."""
+    if form is None:
+        raise _Reject(400, _NO_FILE)
+    if form.error is not None:
+        raise _attribute_problem("file", f"The multipart body is malformed: {form.error}.")
+    files = [entry for entry in form.files if entry[0] == "file"]
+    if len(form.files) > 1:
+        raise _Reject(400, _MULTIPLE_FILES)
+    if not files:
+        raise _Reject(400, _NO_FILE)
+    _, path, size = files[0]
+    if size == 0:
+        raise _attribute_problem("file", "The uploaded file is empty.")
+    return form, path, size, _content_range(form.content_range)
+
+
+def _check_part(upload: _SourceUpload, where: _Range, size: int) -> bool:
+    """Refuse a part that does not fit the upload (numbering, total, size, order); return
+    whether it completes the upload. Called with the emulator's lock held."""
+    if upload.form is not None and upload.form != where.form:
+        raise _attribute_problem(
+            "Content-Range", f"This upload is in {upload.form} ranges, not {where.form} ranges."
+        )
+    if where.total is not None and upload.total is not None and where.total != upload.total:
+        raise _attribute_problem(
+            "Content-Range", f"The total changed from {upload.total} to {where.total}."
+        )
+    if where.form == "bytes" and where.last_byte - where.key + 1 != size:
+        raise _attribute_problem(
+            "Content-Range",
+            f"The range {where.key}-{where.last_byte} is not the file's {size} bytes.",
+        )
+    if where.form == "part":
+        last = where.total is not None and where.key == where.total
+    else:
+        last = where.total is not None and where.last_byte == where.total - 1
+    if not last and size < MIN_PART:
+        raise _attribute_problem(
+            "file", f"A part but the last must be at least {MIN_PART} bytes, this one has {size}."
+        )
+    if last and where.form == "part":
+        missing = [n for n in range(1, where.key) if n not in upload.parts]
+        beyond = [n for n in upload.parts if n > where.key]
+        if missing or beyond:
+            raise _attribute_problem(
+                "Content-Range",
+                f"The last part goes after all the others: parts {missing or beyond} "
+                f"{'are missing' if missing else 'are beyond it'}.",
+            )
+    elif last:
+        _check_ranges(upload, where)
+    upload.form = where.form
+    if where.total is not None:
+        upload.total = where.total
+    return last
+
+
+def _check_ranges(upload: _SourceUpload, where: _Range) -> None:
+    """The last byte range goes once the ranges before it cover the source from byte 0."""
+    position = 0
+    for first in sorted(key for key in upload.parts if key != where.key):
+        if first != position:
+            break
+        position = first + upload.parts[first][1]
+    if position != where.key:
+        raise _attribute_problem(
+            "Content-Range",
+            f"The last range goes after all the others: bytes from {position} are missing.",
+        )
+
+
+_NO_METADATA: Dict[str, Any] = {
+    name: None
+    for name in (
+        "width",
+        "height",
+        "bitrate",
+        "duration",
+        "framerate",
+        "samplerate",
+        "videoCodec",
+        "audioCodec",
+        "aspectRatio",
+    )
+}
+_ENCODED_METADATA: Dict[str, Any] = {
+    "width": 1280,
+    "height": 720,
+    "bitrate": 1200.0,
+    "duration": 60,
+    "framerate": 25,
+    "samplerate": 48000,
+    "videoCodec": "h264",
+    "audioCodec": "aac",
+    "aspectRatio": "16/9",
+}
 
 _PAGING = frozenset({"currentPage", "pageSize"})

@@ -5,8 +5,10 @@ Covers the scheme a call gets (``Configuration(api_key=, auth=, access_token=, t
 on_token=)``, ``AuthenticatedApiClient``, ``call_api(auth_settings=...)``), ``BasicAuth``,
 and ``TokenManager``: first use, renewal before expiry, one renewing thread, refresh-token
 rotation, fallback to the API key, one replay on a 401, readable state, persistence, and
-secrets kept out of logs, exceptions and reprs. Expiry is driven by a fake clock given to the
-token manager, so no test sleeps for a token to age.
+secrets kept out of logs, exceptions and reprs; and hard times: a failed renewal shared by
+the threads that waited for it and backed off, a 401 that persists, lifetimes of 0 or
+10**400, tokens no header can carry, refresh tokens kept when unspent, and fork. Expiry and
+backoff are driven by a fake clock given to the token manager, so no test sleeps for them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import logging
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import threading
@@ -31,13 +34,17 @@ import video_api
 from video_api.api_client import ApiResponse
 from video_api.apis.tags.authentication_api import AuthenticationApi
 from video_api.apis.tags.videos_api import VideosApi
-from video_api.auth import BasicAuth, TokenManager, TokenState
+from video_api.auth import MAX_LIFETIME, RENEW_BACKOFF, BasicAuth, TokenManager, TokenState
 from video_api.exceptions import (
+    ApiConnectionError,
     ApiException,
+    ApiResponseError,
+    ApiTimeoutError,
     ApiTypeError,
     ApiValueError,
     AuthenticationError,
     BadRequestException,
+    TooManyRequestsException,
     UnauthorizedException,
 )
 from video_api.model.access_token import AccessToken
@@ -108,7 +115,9 @@ def clocked(client: video_api.ApiClient, clock: FakeClock) -> TokenManager:
     client as its own does; nothing is sent until a call needs a token."""
     auth = TokenManager(
         client.configuration,
-        lambda operation, body: client.call_operation(operation, body).body,
+        lambda operation, body, timeout: (
+            client.call_operation(operation, body, timeout=timeout).body
+        ),
         clock,
     )
     client.auth = auth
@@ -429,7 +438,9 @@ class FakeExchange:
         self.expires_in = expires_in
         self.calls: List[tuple[str, Dict[str, Any]]] = []
 
-    def __call__(self, operation: Operation[AccessToken], body: Mapping[str, Any]) -> AccessToken:
+    def __call__(
+        self, operation: Operation[AccessToken], body: Mapping[str, Any], timeout: Any = None
+    ) -> AccessToken:
         self.calls.append((operation.path, dict(body)))
         number = len(self.calls)
         fields: Dict[str, Any] = {"access_token": f"a{number}", "refresh_token": f"r{number}"}
@@ -861,18 +872,23 @@ def test_failed_refresh_falls_back_to_api_key(
     assert len(set(refresh_tokens_sent(emulator))) == 2
 
 
-def test_refused_api_key_raises_authentication_error_once_per_call(
+def test_refused_api_key_raises_authentication_error_then_backs_off(
     emulator: Emulator, stack: contextlib.ExitStack
 ) -> None:
     """A wrong API key raises AuthenticationError (a BadRequestException) saying the key was
-    refused, with the server's problem; each call sends exactly one /auth/api-key request."""
+    refused, with the server's problem. For RENEW_BACKOFF seconds (on the manager's clock)
+    the calls that need a token raise the same error at once, without a request; then the key
+    is tried again. force_refresh() always tries."""
     wrong = "wrong-" + secrets.token_hex(16)
     client = stack.enter_context(
         video_api.AuthenticatedApiClient(
             wrong, video_api.Configuration(host=emulator.url, timeout=TIMEOUT)
         )
     )
-    for call in (1, 2):
+    clock = FakeClock()
+    auth = clocked(client, clock)
+    messages = []
+    for requests, wait in ((1, 0.0), (1, RENEW_BACKOFF), (2, 0.0)):
         with pytest.raises(AuthenticationError) as caught:
             client.call_api("/videos", "GET", auth_settings=BEARER)
         error = caught.value
@@ -882,11 +898,14 @@ def test_refused_api_key_raises_authentication_error_once_per_call(
         assert error.problem is not None
         assert error.problem.title == "The user credentials were incorrect."
         assert wrong not in str(error) and wrong not in repr(error)
-        assert emulator.count("/auth/api-key") == call
+        assert emulator.count("/auth/api-key") == requests
+        messages.append(str(error))
+        clock.advance(wait)
+    assert len(set(messages)) == 1
     assert emulator.count("/videos") == 0
-    assert manager(client).state is TokenState.INVALID
+    assert auth.state is TokenState.INVALID
     with pytest.raises(AuthenticationError):
-        manager(client).force_refresh()
+        auth.force_refresh()
     assert emulator.count("/auth/api-key") == 3
 
 
@@ -926,6 +945,335 @@ def test_persistent_401_is_raised_after_exactly_one_replay(
         saved[0]["access_token"],
         saved[1]["access_token"],
     ]
+
+
+# -- hard times: failures that persist, odd tokens ------------------------------------
+
+
+def test_a_401_that_persists_costs_one_renewal_not_one_per_call(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """A server that refuses every bearer token: the first call renews once and replays once;
+    a renewed token refused again fails its call without another renewal, so 20 calls make
+    1 refresh and 21 requests (not 20 and 40). After RENEW_BACKOFF a 401 renews once more."""
+    clock = FakeClock()
+    client = open_client(stack, emulator, api_key=emulator.api_key)
+    clocked(client, clock)
+    videos(client)
+    emulator.clear()
+    emulator.add_fault("/videos", Fault.status(401), times=100)
+    for _ in range(20):
+        with pytest.raises(UnauthorizedException):
+            videos(client)
+    assert (emulator.count("/auth/refresh"), emulator.count("/videos")) == (1, 21)
+    assert emulator.count("/auth/api-key") == 0
+    clock.advance(RENEW_BACKOFF)
+    with pytest.raises(UnauthorizedException):
+        videos(client)
+    assert (emulator.count("/auth/refresh"), emulator.count("/videos")) == (2, 23)
+
+
+def _call_in_threads(
+    client: video_api.ApiClient, threads: int = 16
+) -> List[tuple[float, Optional[BaseException]]]:
+    """GET /videos with the bearer token from ``threads`` threads at once: (seconds, error)."""
+    barrier = threading.Barrier(threads)
+    results: List[tuple[float, Optional[BaseException]]] = []
+
+    def call() -> None:
+        barrier.wait(timeout=10.0)
+        started = time.monotonic()
+        try:
+            client.call_api("/videos", "GET", auth_settings=BEARER)
+            results.append((time.monotonic() - started, None))
+        except Exception as error:  # checked by the caller
+            results.append((time.monotonic() - started, error))
+
+    pool = [threading.Thread(target=call) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join(10.0)
+    assert not any(thread.is_alive() for thread in pool)
+    return results
+
+
+def test_a_failed_renewal_fails_every_waiting_thread_at_once_then_backs_off(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """16 threads need a token; one asks, and the API key exchange times out after 0.5 s
+    (read bound of the pair): all 16 fail then, together, with the same error, after one
+    request. For RENEW_BACKOFF a call fails at once with it; after, the key is tried again."""
+    emulator.add_fault("/auth/api-key", Fault.stall(30))
+    client = stack.enter_context(
+        video_api.AuthenticatedApiClient(
+            emulator.api_key,
+            video_api.Configuration(host=emulator.url, timeout=(2.0, 0.5), retries=0),
+        )
+    )
+    clock = FakeClock()
+    clocked(client, clock)
+    results = _call_in_threads(client)
+    took = sorted(seconds for seconds, _ in results)
+    errors = [error for _, error in results]
+    assert all(type(error) is ApiTimeoutError for error in errors), errors
+    assert len({str(error) for error in errors}) == 1
+    assert len({id(error) for error in errors}) == 16  # each its own instance and traceback
+    assert took[0] >= 0.5 and took[-1] - took[0] < 0.3 and took[-1] < 1.5, took
+    assert emulator.count("/auth/api-key") == 1
+
+    started = time.monotonic()
+    with pytest.raises(ApiTimeoutError) as caught:
+        videos(client)
+    assert time.monotonic() - started < 0.1
+    assert str(caught.value) == str(errors[0])
+    assert emulator.count("/auth/api-key") == 1
+    clock.advance(RENEW_BACKOFF)
+    videos(client)
+    assert emulator.count("/auth/api-key") == 2
+
+
+def test_sixteen_threads_with_the_auth_server_down_fail_within_their_deadline(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """The issue's case: both auth endpoints stalled, ``timeout=0.5`` (the whole call),
+    ``retries=1``, 16 threads. Each fails with ApiTimeoutError within about its 0.5 s, and
+    the auth server sees one request (it was 10.8 s median, 17.7 s max, 30 requests)."""
+    for path in ("/auth/api-key", "/auth/refresh"):
+        emulator.add_fault(path, Fault.stall(30), times=100)
+    client = stack.enter_context(
+        video_api.AuthenticatedApiClient(
+            emulator.api_key,
+            video_api.Configuration(host=emulator.url, timeout=0.5, retries=1),
+        )
+    )
+    clocked(client, FakeClock())
+    results = _call_in_threads(client)
+    took = sorted(seconds for seconds, _ in results)
+    assert all(type(error) is ApiTimeoutError for _, error in results), results
+    assert took[len(took) // 2] < 1.0 and took[-1] < 1.2, took
+    assert emulator.count("/auth/api-key") + emulator.count("/auth/refresh") == 1
+
+
+def _token_answer(access_token: str, expires_in: Any = LIFETIME) -> Fault:
+    body = {"access_token": access_token, "refresh_token": "r-" + access_token}
+    return Fault.body(json.dumps(dict(body, expires_in=expires_in)).encode())
+
+
+@pytest.mark.parametrize("expires_in", [0, -5], ids=["zero", "negative"])
+def test_a_token_that_expires_at_once_is_valid_for_its_call_only(
+    emulator: Emulator, stack: contextlib.ExitStack, expires_in: int
+) -> None:
+    """``expires_in`` 0 or below: each call gets one new token and sends it, once; no call
+    renews twice, none reuses a token known to be expired, and none loops."""
+    emulator.add_fault("/auth/api-key", _token_answer("t1", expires_in))
+    emulator.add_fault("/auth/refresh", _token_answer("t2", expires_in))
+    emulator.add_fault("/auth/refresh", _token_answer("t3", expires_in))
+    emulator.add_fault("/videos", Fault.body(b'{"data": []}'), times=3)
+    client = open_client(stack, emulator, api_key=emulator.api_key)
+    auth = clocked(client, FakeClock())
+    for _ in range(3):
+        videos(client)
+    assert [r.path for r in emulator.requests] == ["/auth/api-key", "/videos"] + [
+        "/auth/refresh",
+        "/videos",
+    ] * 2
+    assert [bearer_of(r) for r in sent(emulator, "/videos")] == ["t1", "t2", "t3"]
+    assert refresh_tokens_sent(emulator) == ["r-t1", "r-t2"]
+    assert auth.state is TokenState.INVALID
+
+
+def test_an_absurd_lifetime_is_capped(emulator: Emulator, stack: contextlib.ExitStack) -> None:
+    """``expires_in = 10**400`` (no float holds it) is read as MAX_LIFETIME, not an
+    OverflowError: renewed as a token of that lifetime would be."""
+    emulator.add_fault("/auth/api-key", _token_answer("t1", 10**400))
+    emulator.add_fault("/auth/refresh", _token_answer("t2"))
+    emulator.add_fault("/videos", Fault.body(b'{"data": []}'), times=3)
+    client = open_client(stack, emulator, api_key=emulator.api_key)
+    clock = FakeClock()
+    auth = clocked(client, clock)
+    videos(client)
+    assert auth.expires_at == clock.time() + MAX_LIFETIME
+    clock.advance(MAX_LIFETIME - MARGIN - 1)
+    videos(client)
+    assert auth.state is TokenState.FRESH
+    clock.advance(1)
+    videos(client)
+    assert [bearer_of(r) for r in sent(emulator, "/videos")] == ["t1", "t1", "t2"]
+
+
+@pytest.mark.parametrize(
+    "issued",
+    ["t\u00f6k\u20acn-SECRET", "tok\ud800SECRET", "tok\nSECRET", "tok SECRET"],
+    ids=["non-ascii", "lone-surrogate", "inner-newline", "space"],
+)
+def test_a_token_that_cannot_go_in_a_header_is_a_documented_error(
+    emulator: Emulator, stack: contextlib.ExitStack, issued: str
+) -> None:
+    """An access token the server issues that no header can carry raises ApiResponseError
+    naming the problem, not UnicodeEncodeError or ValueError with the token in it."""
+    emulator.add_fault("/auth/api-key", _token_answer(issued))
+    client = open_client(stack, emulator, api_key=emulator.api_key)
+    with pytest.raises(ApiResponseError, match="not printable ASCII") as caught:
+        videos(client)
+    assert "SECRET" not in _explain(caught.value)
+    assert emulator.count("/videos") == 0
+
+
+def test_a_token_issued_with_a_line_break_is_used_without_it(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    emulator.add_fault("/auth/api-key", _token_answer(" tok-1\r\n"))
+    emulator.add_fault("/videos", Fault.body(b'{"data": []}'))
+    videos(open_client(stack, emulator, api_key=emulator.api_key))
+    assert bearer_of(sent(emulator, "/videos")[0]) == "tok-1"
+
+
+def test_a_client_that_can_no_longer_renew_says_to_give_an_api_key(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """Restored with ``token=`` and no API key, its refresh refused: AuthenticationError says
+    what would let it renew. Once the refresh token is spent, so does every later call."""
+    saved = {"access_token": "a0", "refresh_token": "r0", "expires_at": time.time() - 1}
+    client = open_client(stack, emulator, token=saved)
+    emulator.add_fault("/auth/refresh", Fault.status(400))
+    clock = FakeClock()
+    clocked(client, clock)
+    with pytest.raises(AuthenticationError, match=r"refresh token was refused") as refused:
+        videos(client)
+    clock.advance(RENEW_BACKOFF)
+    with pytest.raises(AuthenticationError, match=r"no longer valid") as later:
+        videos(client)
+    for error in (refused.value, later.value):
+        assert "give Configuration(api_key=...)" in str(error)
+    assert refresh_tokens_sent(emulator) == ["r0"]
+
+
+@pytest.mark.parametrize("failure", ["connection-refused", "429"])
+def test_a_refresh_that_was_not_processed_keeps_its_refresh_token(
+    stack: contextlib.ExitStack, failure: str
+) -> None:
+    """A token-only client whose refresh never reached the server (connection refused) or
+    was answered with a status that promises nothing was done (429): the refresh token is
+    not spent, so it is kept, and used on the next try."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    emulator = None if failure == "connection-refused" else start(stack, port=port)
+    if emulator is not None:
+        emulator.add_fault("/auth/refresh", Fault.rate_limited("30"))
+    saved = {"access_token": "a0", "refresh_token": "r0", "expires_at": time.time() - 1}
+    configuration = video_api.Configuration(
+        host=f"http://127.0.0.1:{port}", timeout=TIMEOUT, retries=0, token=saved
+    )
+    client = stack.enter_context(video_api.ApiClient(configuration))
+    clock = FakeClock()
+    auth = clocked(client, clock)
+    with pytest.raises(ApiConnectionError if emulator is None else TooManyRequestsException):
+        videos(client)
+    assert auth.saved()["refresh_token"] == "r0"
+    emulator = emulator or start(stack, port=port)
+    emulator.add_fault("/auth/refresh", _token_answer("a1"))
+    emulator.add_fault("/videos", Fault.body(b'{"data": []}'))
+    clock.advance(RENEW_BACKOFF)
+    videos(client)
+    assert refresh_tokens_sent(emulator)[-1] == "r0"
+    assert bearer_of(sent(emulator, "/videos")[0]) == "a1"
+
+
+# -- processes -----------------------------------------------------------------------------
+
+
+def in_child(action: Callable[[], str], timeout: float = 10.0) -> str:
+    """Run ``action`` in a forked child and return what it returned (or the error it raised,
+    as text); a child still running after ``timeout`` is killed and the test fails."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 0
+        try:
+            os.write(writer, action().encode())
+        except BaseException as error:
+            os.write(writer, f"{type(error).__name__}: {error}".encode())
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(writer)
+    deadline = time.monotonic() + timeout
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            os.close(reader)
+            pytest.fail(f"the forked child hung for {timeout} s")
+        time.sleep(0.01)
+    with os.fdopen(reader, "rb") as output:
+        return output.read().decode()
+
+
+def _listed_and_pooled(client: video_api.ApiClient) -> str:
+    assert client.rest_client.pool is not None
+    before = client.rest_client.pool.num_connections
+    created = client.call_api("/videos", "POST", body={"title": "child"}, auth_settings=BEARER)
+    after = client.rest_client.pool.num_connections
+    refresh_token = manager(client).saved()["refresh_token"]
+    return f"{before} {after} {created.body['title']} {refresh_token}"
+
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+
+
+@needs_fork
+def test_a_forked_child_has_its_own_connections_and_no_refresh_token(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """A parent that made a call forks: the child starts with no connection (not the parent's
+    kept-alive one, whose responses it would otherwise read), gets its own answer, and keeps
+    the access token but not the refresh token, which only the parent may spend."""
+    saved: List[SavedToken] = []
+    client = open_client(
+        stack, emulator, api_key=emulator.api_key, auth="bearer", on_token=saved.append
+    )
+    videos(client)
+    assert client.rest_client.pool is not None and client.rest_client.pool.num_connections == 1
+    assert in_child(lambda: _listed_and_pooled(client)) == "0 1 child None"
+    created = client.call_api("/videos", "POST", body={"title": "parent"}, auth_settings=BEARER)
+    assert created.body["title"] == "parent"
+    assert client.rest_client.pool.num_connections == 1  # the parent's connection still serves
+    assert manager(client).saved()["refresh_token"] == saved[0]["refresh_token"]
+    assert [bearer_of(r) for r in sent(emulator, "/videos")] == [saved[0]["access_token"]] * 3
+    assert emulator.count("/auth/api-key") == 1 and len(saved) == 1
+
+
+@needs_fork
+def test_a_child_forked_while_a_thread_renews_the_token_does_not_hang(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """A thread is renewing the token (the API key exchange stalls) when the process forks:
+    in the child that thread does not exist, and the child gets a token of its own."""
+    emulator.add_fault("/auth/api-key", Fault.stall(30))
+    client = stack.enter_context(
+        video_api.AuthenticatedApiClient(
+            emulator.api_key,
+            video_api.Configuration(host=emulator.url, timeout=(2.0, 1.0), retries=0),
+        )
+    )
+    renewing = threading.Thread(target=lambda: raised_by(lambda: videos(client)))
+    renewing.start()
+    try:
+        assert wait_for(lambda: emulator.count("/auth/api-key") == 1, timeout=2.0)
+        assert in_child(lambda: str(videos(client).status), timeout=5.0) == "200"
+    finally:
+        renewing.join(5.0)
+    assert emulator.count("/auth/api-key") == 2
+
+
+def raised_by(action: Callable[[], Any]) -> Optional[BaseException]:
+    try:
+        action()
+    except Exception as error:
+        return error
+    return None
 
 
 # -- persistence ----------------------------------------------------------------------------

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import email.utils
 import json
+import select
 import socket
+import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -140,6 +142,32 @@ def test_one_number_bounds_the_whole_call(emulator: Emulator, api: Authenticatio
     assert (error.retries, emulator.count(API_KEY)) == (0, 1)
     assert "timed out" in str(error).lower()
     assert 0.3 <= watch.elapsed < 1.0
+
+
+@pytest.mark.parametrize("stalled", [API_KEY, REFRESH], ids=["api-key", "refresh"])
+def test_one_number_bounds_the_token_renewal_the_call_needs(
+    emulator: Emulator, stalled: str
+) -> None:
+    """``timeout=0.5`` on a call whose token must be renewed first, the auth endpoint stalled,
+    and ``(2, 5)`` per attempt configured: ApiTimeoutError after 0.5 s (not attempts of 5 s
+    and their retries), and nothing is sent once the deadline passed (no fallback from the
+    refresh to the API key, no call)."""
+    expired = {"access_token": "a0", "refresh_token": "r0", "expires_at": time.time() - 1}
+    emulator.add_fault(stalled, Fault.stall(30), times=3)
+    config = video_api.Configuration(
+        host=emulator.url,
+        timeout=(2.0, 5.0),
+        api_key=emulator.api_key,
+        auth="bearer",
+        token=expired if stalled == REFRESH else None,
+    )
+    with video_api.ApiClient(config) as client, Stopwatch() as watch:
+        error = raised(
+            lambda: client.call_api("/videos", "GET", auth_settings=["bearerAuth"], timeout=0.5)
+        )
+    assert type(error) is ApiTimeoutError
+    assert 0.5 <= watch.elapsed < 1.0
+    assert (emulator.count(stalled), emulator.count()) == (1, 1)
 
 
 def test_a_pair_bounds_each_attempt(emulator: Emulator, api: AuthenticationApi) -> None:
@@ -395,8 +423,11 @@ def test_refresh_that_reached_the_server_is_not_resent(
     emulator: Emulator, api: AuthenticationApi, fault: Fault, exception: type[ApiException]
 ) -> None:
     """A refresh whose request reached the server may have consumed the refresh token:
-    exactly one request, and the error, never a replay of a spent token."""
+    exactly one request, and the error, never a replay of a spent token. (Sent on a new
+    connection: on a kept-alive one, a reset that meets the client still sending the body
+    looks like a close as idle; see test_a_refresh_on_a_connection_the_server_closed_as_idle.)"""
     token = fresh_refresh_token(api)
+    api.api_client.close()
     emulator.clear()
     emulator.add_fault(REFRESH, fault, times=3)
     with Stopwatch() as watch:
@@ -445,6 +476,106 @@ def test_refresh_is_not_retried_on_statuses_that_may_have_processed_it(
     assert type(error) is ServiceException
     assert (error.status, error.retries, emulator.count(REFRESH)) == (status, 0, 1)
     assert watch.elapsed < 2
+
+
+class IdleClosingServer:
+    """A loopback HTTP/1.1 server that keeps connections alive and answers each request with
+    ``answers[path]`` (JSON), except the ``close_on``-th request on a connection, ``closes``
+    times in all: it meets that one as a server whose idle timeout fires just as the request
+    arrives, closing the connection cleanly (FIN) without reading it."""
+
+    def __init__(self, answers: Dict[str, bytes], close_on: int = 2, closes: int = 1) -> None:
+        self.answers, self.close_on, self.closes = answers, close_on, closes
+        self.read: List[Tuple[str, Dict[str, str], bytes]] = []  # path, headers, body
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.05)
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> IdleClosingServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(5.0)
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except socket.timeout:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._handle, args=(connection,), daemon=True).start()
+
+    def _handle(self, connection: socket.socket) -> None:
+        with connection, connection.makefile("rb") as reader:
+            number = 0
+            while select.select([connection], [], [], 5.0)[0]:
+                number += 1
+                if number == self.close_on and self.closes > 0:
+                    self.closes -= 1
+                    connection.shutdown(socket.SHUT_WR)
+                    return
+                line = reader.readline()
+                if not line:
+                    return
+                headers: Dict[str, str] = {}
+                for header in iter(reader.readline, b"\r\n"):
+                    name, _, value = header.decode().partition(":")
+                    headers[name.strip().lower()] = value.strip()
+                path = line.split()[1].decode()
+                body = reader.read(int(headers.get("content-length", 0)))
+                self.read.append((path, headers, body))
+                answer = self.answers[path]
+                head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                connection.sendall(f"{head}{len(answer)}\r\n\r\n".encode() + answer)
+
+
+def test_a_refresh_on_a_connection_the_server_closed_as_idle() -> None:
+    """A client restored with ``token=`` and no API key made a call, then renews its token:
+    the refresh goes on the kept-alive connection just as the server closes it as idle. The
+    server never read it, so it goes again, once, on a new connection, and the client does
+    not lose its only refresh token."""
+    token = {"access_token": "a1", "refresh_token": "r1", "expires_in": 3600}
+    answers = {"/videos": b'{"data": []}', REFRESH: json.dumps(token).encode()}
+    with IdleClosingServer(answers) as server:
+        saved = {"access_token": "a0", "refresh_token": "r0", "expires_at": time.time() + 3600}
+        config = video_api.Configuration(host=server.url, timeout=(2.0, 5.0), token=saved)
+        with video_api.ApiClient(config) as client, Stopwatch() as watch:
+            client.call_api("/videos", "GET", auth_settings=["bearerAuth"])
+            assert client.auth is not None
+            client.auth.force_refresh()
+            response = client.call_api("/videos", "GET", auth_settings=["bearerAuth"])
+    assert response.body == {"data": []} and response.retries == 0
+    assert [(path, body) for path, _, body in server.read] == [
+        ("/videos", b""),
+        (REFRESH, b'{"refreshToken":"r0"}'),
+        ("/videos", b""),
+    ]
+    assert [headers.get("authorization") for path, headers, _ in server.read] == [
+        "Bearer a0",
+        None,
+        "Bearer a1",
+    ]
+    assert server.connections == 2
+    assert watch.elapsed < 1
+
+
+def test_a_refresh_that_a_new_connection_closed_without_answer_is_not_resent() -> None:
+    """On a new connection no idle timeout can have fired: a close without an answer may
+    come after the server read the request, so a refresh is not sent again."""
+    with IdleClosingServer({}, close_on=1) as server:
+        config = video_api.Configuration(host=server.url, timeout=(2.0, 5.0))
+        with video_api.ApiClient(config) as client:
+            error = raised(lambda: call(AuthenticationApi(client), REFRESH))
+    assert type(error) is ApiConnectionError
+    assert "Remote end closed connection without response" in str(error)
+    assert (server.connections, server.read) == (1, [])
 
 
 # -- every bad response is a clear, documented error ------------------------------------

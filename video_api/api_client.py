@@ -268,6 +268,8 @@ def _scalar(value: Any) -> str:
 
 def _segment(value: str) -> str:
     """A path parameter, encoded so that it cannot leave its segment (``/``, ``..``)."""
+    if value.isascii() and value.isalnum():  # an id, as nearly all are: nothing to encode
+        return value
     encoded = quote(value, safe="")
     return encoded.replace(".", "%2E") if set(value) <= {"."} else encoded
 
@@ -596,7 +598,10 @@ class ApiClient:
         if isinstance(body, MultipartBody) and body.length is not None:
             headers = {**headers, "Content-Length": str(body.length)}
         auth = self._credentials(operation)
-        credential = auth.header() if auth is not None else None
+        deadline = request.deadline
+        # A token renewal this call needs gets what is left of its deadline, or its pair.
+        renewal = timeout if deadline is None else deadline - time.monotonic()
+        credential = auth.header(renewal) if auth is not None else None
         response, retries = self.rest_client.request(
             operation.method,
             request.url,
@@ -609,10 +614,11 @@ class ApiClient:
         )
         if response.status == 401 and auth is not None and auth.refused(credential):
             discard(response)
+            renewal = timeout if deadline is None else deadline - time.monotonic()
             response, more = self.rest_client.request(
                 operation.method,
                 request.url,
-                headers={**headers, "Authorization": auth.header()},
+                headers={**headers, "Authorization": auth.header(renewal)},
                 body=body,
                 timeout=request.timeout,
                 host=request.host,
@@ -632,9 +638,12 @@ class ApiClient:
             )
         return response, retries
 
-    def _exchange(self, operation: Operation[Any], body: Mapping[str, Any]) -> Any:
-        """Run an auth operation without credentials; the token manager's way to the server."""
-        return self.call_operation(operation, body).body
+    def _exchange(
+        self, operation: Operation[Any], body: Mapping[str, Any], timeout: Optional[Timeout] = None
+    ) -> Any:
+        """Run an auth operation without credentials, within ``timeout`` (default: the
+        configuration's); the token manager's way to the server."""
+        return self.call_operation(operation, body, timeout=timeout).body
 
     # -- receiving
     def _respond(

@@ -10,27 +10,38 @@ first use, renews it shortly before it expires, and on a 401 renews it so that t
 call is replayed once. There is no background thread: work happens on demand, in
 the calling thread. Its clock is a parameter (anything with ``time()`` and
 ``monotonic()``, the :mod:`time` module by default), so tests set expiry instead
-of sleeping.
+of sleeping. A call's own deadline is real time, as everywhere in the transport.
 
-Threads: a token past its refresh point but not yet expired (STALE) is renewed
-by one thread while the others go on using it; only threads whose token has
-expired (INVALID) wait for the renewal. A refresh token is taken out of the
-state before it is sent, so it is never sent twice, whatever happens to the
-request. A refused refresh falls back to the API key.
+Threads: one renewal at a time. While it runs, threads whose token is still valid
+(STALE) go on using it; threads whose token has expired (INVALID) wait for it and
+all get its outcome: its token, or its error, at once. After a failed renewal, calls
+that need one fail at once with that error for ``RENEW_BACKOFF`` seconds. A refresh
+token is taken out of the state before it is sent, so it is never sent twice,
+whatever happens to the request. A refused refresh falls back to the API key.
+
+Processes: after a fork the child gets new locks, and keeps the access token but not
+the refresh token (see ``TokenManager._after_fork``).
 """
 
 from __future__ import annotations
 
 import base64
 import enum
+import os
 import threading
 import time
-from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional
+import weakref
+from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Union
 
-from .configuration import Configuration
+from urllib3.exceptions import ConnectTimeoutError
+
+from .configuration import Configuration, Timeout, check_secret
 from .exceptions import (
     ApiConnectionError,
     ApiException,
+    ApiResponseError,
+    ApiTimeoutError,
+    ApiValueError,
     AuthenticationError,
     BadRequestException,
 )
@@ -38,11 +49,21 @@ from .model.access_token import AccessToken
 from .operation import Operation
 from .paths.auth_api_key import post as auth_api_key
 from .paths.auth_refresh import post as auth_refresh
+from .rest import UNPROCESSED_STATUSES
 
 #: Renew this long before expiry at most; a short-lived token is renewed at 90 % of its life.
 MAX_MARGIN = 60.0
 #: The lifetime assumed when the server does not say (api.video's is one hour).
 DEFAULT_LIFETIME = 3600
+#: The longest lifetime believed (a day): a server may say anything, up to ``10**400``.
+MAX_LIFETIME = 86400
+#: After a renewal failed, none is tried for this long (seconds on the manager's clock);
+#: and a 401 to a token that replaced a refused one this recently does not renew it.
+RENEW_BACKOFF = 1.0
+_NO_KEY = "no API key was given to get a new one: give Configuration(api_key=...)"
+
+#: ``exchange(operation, body, timeout)``: run an auth operation, return its AccessToken.
+Exchange = Callable[[Operation[AccessToken], Mapping[str, Any], Optional[Timeout]], AccessToken]
 
 
 class BasicAuth:
@@ -55,7 +76,7 @@ class BasicAuth:
     def __repr__(self) -> str:
         return "BasicAuth(api_key=<set>)"
 
-    def header(self) -> str:
+    def header(self, timeout: Optional[Timeout] = None) -> str:
         return self._header
 
     def refused(self, header: Optional[str]) -> bool:
@@ -80,30 +101,68 @@ class _Token(NamedTuple):
         return f"_Token(expires_at={self.wall_expires_at})"
 
 
+def _again(error: ApiException, more: str = "") -> ApiException:
+    """A new exception like ``error``, its detail extended by ``more``. Raising one instance
+    in several threads, or on every call of a backoff, would pile up their tracebacks."""
+    twin = type(error).__new__(type(error))
+    twin.__dict__.update(vars(error))
+    if more:
+        twin.detail = f"{error.detail}; {more}" if error.detail else more
+    twin.args = (twin._message(),)
+    return twin
+
+
+def _unspent(error: ApiException) -> bool:
+    """Whether a refresh that failed with ``error`` surely left its token unspent: it never
+    reached the server (no connection; or no attempt before the deadline, raised without a
+    cause), or the server answered a status that promises it did nothing (408, 429, 503)."""
+    if error.status is not None:
+        return error.status in UNPROCESSED_STATUSES
+    return error.__cause__ is None or isinstance(error.__cause__, ConnectTimeoutError)
+
+
 class TokenManager:
     """Keeps a valid access token for one :class:`~video_api.ApiClient`.
 
-    ``exchange(operation, body)`` runs one of the auth operations and returns its
-    :class:`AccessToken`; ``clock`` has ``time()`` and ``monotonic()``.
+    ``exchange(operation, body, timeout)`` runs one of the auth operations and returns
+    its :class:`AccessToken`; ``clock`` has ``time()`` and ``monotonic()``.
     """
 
-    def __init__(
-        self,
-        configuration: Configuration,
-        exchange: Callable[[Operation[AccessToken], Mapping[str, Any]], AccessToken],
-        clock: Any = time,
-    ) -> None:
+    def __init__(self, configuration: Configuration, exchange: Exchange, clock: Any = time) -> None:
         self._exchange = exchange
         self._clock = clock
         self.api_key = configuration.api_key
         self.on_token: Optional[Callable[[Dict[str, Any]], None]] = configuration.on_token
-        self._lock = threading.Lock()
         self._token: Optional[_Token] = None
         if configuration.token is not None:
             self._token = self._restore(configuration.token)
         elif configuration.access_token:
             inf = float("inf")
             self._token = _Token(configuration.access_token, None, inf, inf, inf, 0.0)
+        self._outcome: Union[str, ApiException] = ""  # of the last renewal: a token or an error
+        self._renewals = 0  # renewals finished, so that waiters know theirs is over
+        self._retry_at = 0.0  # after a failed renewal, the next one not before this
+        self._refused = False  # the server refused the token being renewed
+        self._quiet_until = 0.0  # a 401 before this does not renew (see refused())
+        self._new_locks()
+        _managers.add(self)
+
+    def _new_locks(self) -> None:
+        self._lock = threading.Lock()
+        self._finished = threading.Condition(self._lock)
+        self._renewing = False
+
+    def _after_fork(self) -> None:
+        """In a child process: the thread that held the lock, or was renewing, is not here."""
+        self._new_locks()
+        token = self._token
+        if token is not None and token.refresh_token:
+            # Any number of processes may send an access token until it expires, so the child
+            # keeps it. A refresh token works once: sent by both processes, it would be refused
+            # to one of them, which would then have nothing to renew with (and a server that
+            # detects reuse may revoke every token issued from it). The parent keeps it; the
+            # child renews with the API key.
+            self._token = token._replace(refresh_token=None)
 
     def __repr__(self) -> str:
         return (
@@ -140,87 +199,147 @@ class TokenManager:
         return token.wall_expires_at if token and token.wall_expires_at != float("inf") else None
 
     def force_refresh(self) -> None:
-        """Renew now, whatever the state."""
-        with self._lock:
-            self._renew()
+        """Renew now, whatever the state (or take the outcome of the renewal in flight)."""
+        self._renewed(None, force=True)
 
     # -- getting a token
-    def access_token(self) -> str:
-        """A valid access token, renewing it first when it is due."""
+    def access_token(self, timeout: Optional[Timeout] = None) -> str:
+        """A valid access token, renewing it first when it is due. ``timeout`` bounds the
+        renewal as it bounds a call: one number is the most it may take, waiting for another
+        thread's renewal included; a ``(connect, read)`` pair bounds each request."""
         token = self._token
-        now = self._clock.monotonic()
-        if token is not None and now < token.renew_at:
+        if token is not None and self._clock.monotonic() < token.renew_at:
             return token.access_token
-        if token is not None and now < token.expires_at:
-            # STALE: one thread renews; the others keep the token that still works.
-            if not self._lock.acquire(blocking=False):
-                return token.access_token
-            try:
-                if self._token is token:
-                    self._renew()
-            except ApiException:
-                if self._clock.monotonic() >= token.expires_at:
-                    raise
-                return token.access_token  # renewal failed, but this one still works
-            finally:
-                self._lock.release()
-            return self._current()
-        with self._lock:  # INVALID: everyone waits for one renewal
-            if self._token is token:
-                self._renew()
-            return self._current()
+        return self._renewed(timeout, force=False)
 
-    def _current(self) -> str:
-        token = self._token
-        if token is None:
-            raise AuthenticationError(detail="no access token could be obtained")
-        return token.access_token
-
-    def _drop(self, access_token: str) -> None:
-        """Forget ``access_token`` (the server refused it), unless it was already replaced."""
+    def _renewed(self, timeout: Optional[Timeout], force: bool) -> str:
+        """The access token once it is renewed: by this thread, or by the one renewing already
+        (whose outcome, token or error, is this thread's too). During a backoff, the last
+        failure again. A token still valid is used rather than waited for or failed."""
+        deadline = time.monotonic() + timeout if isinstance(timeout, (int, float)) else None
         with self._lock:
-            token = self._token
-            if token is not None and token.access_token == access_token:
-                self._token = token._replace(access_token="", renew_at=0.0, expires_at=0.0)
+            token, now = self._token, self._clock.monotonic()
+            if token is not None and now < token.renew_at and not force:
+                return token.access_token  # another thread renewed it meanwhile
+            if self._renewing:
+                if token is not None and now < token.expires_at and not force:
+                    return token.access_token  # STALE: keep it while one thread renews
+                return self._wait(deadline)
+            failed = self._outcome
+            if now < self._retry_at and not force and isinstance(failed, ApiException):
+                if token is not None and now < token.expires_at:
+                    return token.access_token
+                raise _again(failed)  # the last renewal failed moments ago
+            self._renewing = True
+            refresh_token = token.refresh_token if token is not None else None
+            if token is not None:  # the refresh token leaves the state before it is sent
+                self._token = token._replace(refresh_token=None)
+        outcome: Union[str, ApiException] = ApiException(detail="the token renewal was cut short")
+        try:
+            new = self._from_server(self._fetch(refresh_token, deadline, timeout))
+            with self._lock:
+                self._token = new
+                self._quiet_until = (
+                    self._clock.monotonic() + RENEW_BACKOFF if self._refused else 0.0
+                )
+                self._refused = False
+            outcome = new.access_token  # this call's, even with a lifetime of 0
+            if self.on_token is not None:  # before any other renewal can start, and save
+                self.on_token(self.saved())
+        except ApiException as error:
+            outcome = error
+        finally:
+            with self._finished:
+                self._renewing = False
+                self._renewals += 1
+                self._outcome = outcome
+                self._retry_at = 0.0
+                if isinstance(outcome, ApiException):
+                    self._retry_at = self._clock.monotonic() + RENEW_BACKOFF
+                self._finished.notify_all()
+        if isinstance(outcome, str):
+            return outcome
+        token = self._token
+        if token is not None and self._clock.monotonic() < token.expires_at and not force:
+            return token.access_token  # the renewal failed, but this one still works
+        raise outcome
 
-    def _renew(self) -> None:
-        """Get a new token: refresh if we hold a refresh token, else (or if refused) the API key.
-        Called with the lock held."""
-        old = self._token
-        refresh_token = old.refresh_token if old else None
-        if old is not None:  # the refresh token leaves the state before it is sent
-            self._token = old._replace(refresh_token=None)
+    def _wait(self, deadline: Optional[float]) -> str:
+        """The outcome of the renewal in flight, for a thread without a valid token: its
+        token, or its error raised. Called with the lock held."""
+        renewals = self._renewals
+        while self._renewals == renewals:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise ApiTimeoutError(detail="the call's deadline passed waiting for a new token")
+            self._finished.wait(left)
+        if isinstance(self._outcome, ApiException):
+            raise _again(self._outcome)
+        return self._outcome
+
+    def _fetch(
+        self, refresh_token: Optional[str], deadline: Optional[float], timeout: Optional[Timeout]
+    ) -> AccessToken:
+        """A new token from the server: with the refresh token if there is one, else (or if
+        that fails) with the API key; all within ``deadline`` when there is one."""
+
+        def bound() -> Optional[Timeout]:
+            if deadline is None:
+                return timeout
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ApiTimeoutError(detail="the call's deadline passed before a new token came")
+            return left
+
         if refresh_token:
             try:
-                self._store(self._exchange(auth_refresh.operation, {"refreshToken": refresh_token}))
-                return
-            except (BadRequestException, ApiConnectionError):
-                if not self.api_key:
+                return self._exchange(
+                    auth_refresh.operation, {"refreshToken": refresh_token}, bound()
+                )
+            except ApiException as error:
+                if _unspent(error):  # it still works: keep it for the next try
+                    with self._lock:
+                        if self._token is not None:
+                            self._token = self._token._replace(refresh_token=refresh_token)
                     raise
+                if not isinstance(error, (BadRequestException, ApiConnectionError)):
+                    raise
+                if isinstance(error, BadRequestException) and not self.api_key:
+                    raise AuthenticationError(
+                        api_response=error.api_response,
+                        detail=f"the refresh token was refused and {_NO_KEY}",
+                        retries=error.retries,
+                    ) from None
+                if not self.api_key:
+                    raise _again(error, f"the refresh token may be spent, and {_NO_KEY}") from None
         if not self.api_key:
-            raise AuthenticationError(
-                detail="the access token is no longer valid and no API key was given to renew it"
-            )
+            raise AuthenticationError(detail=f"the access token is no longer valid and {_NO_KEY}")
         try:
-            body = self._exchange(auth_api_key.operation, {"apiKey": self.api_key})
+            return self._exchange(auth_api_key.operation, {"apiKey": self.api_key}, bound())
         except BadRequestException as error:
             raise AuthenticationError(
                 api_response=error.api_response,
                 detail="the API key was refused",
                 retries=error.retries,
             ) from None
-        self._store(body)
 
-    def _store(self, body: AccessToken) -> None:
-        if not body.access_token:
+    def _from_server(self, body: AccessToken) -> _Token:
+        """The token the server issued, checked: it goes into a header on every call."""
+        access_token = (body.access_token or "").strip()
+        if not access_token:
             raise AuthenticationError(detail="the server's token response has no access_token")
-        lifetime = body.expires_in if body.expires_in is not None else DEFAULT_LIFETIME
+        if not access_token.isascii() or not access_token.isprintable() or " " in access_token:
+            raise ApiResponseError(
+                detail="the server issued an access token that is not printable ASCII, so it "
+                "cannot be sent in a header (the value is not shown)"
+            )
+        # 0 or less: valid for the call that asked for it only. Absurdly long: capped.
+        lifetime = body.expires_in
+        lifetime = DEFAULT_LIFETIME if lifetime is None else min(max(lifetime, 0), MAX_LIFETIME)
         margin = min(MAX_MARGIN, lifetime / 10)
-        self._token = self._expiring(
-            body.access_token, body.refresh_token, self._clock.time() + lifetime, margin
+        return self._expiring(
+            access_token, body.refresh_token, self._clock.time() + lifetime, margin
         )
-        if self.on_token is not None:
-            self.on_token(self.saved())
 
     def saved(self) -> Dict[str, Any]:
         """The token as a JSON-ready dict, to persist and pass back as ``Configuration(token=)``."""
@@ -236,22 +355,53 @@ class TokenManager:
 
     def _restore(self, saved: Mapping[str, Any]) -> _Token:
         """A saved token, renewed as early before expiry as when it was saved."""
-        margin = saved.get("renew_before", min(MAX_MARGIN, DEFAULT_LIFETIME / 10))
-        return self._expiring(
-            str(saved["access_token"]),
-            saved.get("refresh_token"),
-            float(saved["expires_at"]),
-            float(margin),
-        )
+        try:
+            access_token = check_secret(saved["access_token"], "token['access_token']")
+            refresh_token = saved.get("refresh_token")
+            expires_at = float(saved["expires_at"])
+            margin = float(saved.get("renew_before", min(MAX_MARGIN, DEFAULT_LIFETIME / 10)))
+        except (AttributeError, KeyError, TypeError, ValueError, OverflowError):
+            access_token = None
+        if not access_token or not isinstance(refresh_token, (str, type(None))):
+            raise ApiValueError(
+                "Configuration.token must be what on_token gave: a dict with access_token, "
+                "refresh_token, expires_at (epoch seconds) and renew_before"
+            )
+        return self._expiring(access_token, refresh_token, expires_at, margin)
 
     # -- the strategy the runtime calls
-    def header(self) -> str:
-        """The ``Authorization`` value for the next request, renewing the token when due."""
-        return f"Bearer {self.access_token()}"
+    def header(self, timeout: Optional[Timeout] = None) -> str:
+        """The ``Authorization`` value for the next request, renewing the token when due
+        (within ``timeout``: see :meth:`access_token`)."""
+        return f"Bearer {self.access_token(timeout)}"
 
     def refused(self, header: Optional[str]) -> bool:
         """The server answered 401 to ``header``: drop that token, and say whether a renewed
-        one is worth one more try."""
-        self._drop((header or "").partition(" ")[2])
-        token = self._token
-        return bool(self.api_key or (token and token.refresh_token))
+        one is worth one more try.
+
+        Not when that token had itself replaced a refused one less than ``RENEW_BACKOFF``
+        ago: the server refuses new tokens too, so the call fails without a renewal, rather
+        than each call costing one."""
+        refused = (header or "").partition(" ")[2]
+        with self._lock:
+            token = self._token
+            if token is not None and token.access_token == refused:
+                if self._clock.monotonic() < self._quiet_until:
+                    return False
+                self._token = token._replace(access_token="", renew_at=0.0, expires_at=0.0)
+                self._refused = True
+            token = self._token
+            return bool(self.api_key or self._renewing or (token and token.refresh_token))
+
+
+#: Every token manager, to give each new locks in a child process after a fork.
+_managers: weakref.WeakSet[TokenManager] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for manager in list(_managers):
+        manager._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -4,6 +4,9 @@ Everything per-call that can be decided once is decided in ``__init__``: the poo
 for the configured host, the default timeout, the retry policy. A call is then
 one ``urlopen`` on a known pool with a prepared path and headers, which is
 cheaper than what ``PoolManager.request`` does with a URL string every time.
+
+In a child process after a fork, every client gets a new pool manager: parent and child
+never share a connection, nor a lock that a thread of the parent held.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import os
 import random
 import time
 import warnings
+import weakref
+from http.client import RemoteDisconnected
 from typing import Any, Dict, Mapping, Optional, Tuple, cast
 from urllib.parse import unquote, urlsplit
 
@@ -51,6 +56,42 @@ BACKOFF_BASE = 0.2
 
 _NO_RETRY = urllib3.Retry(total=False, redirect=False, raise_on_status=False)
 Response = urllib3.HTTPResponse
+
+
+class IdleClosed(RemoteDisconnected):
+    """The server closed a kept-alive connection, cleanly and without a byte of answer, just
+    as a request was sent on it: the race with a server closing a connection it saw idle.
+
+    Such a request is sent again once, even one that must not run twice. A server closes a
+    kept-alive connection only between requests, so this one was not read. (A server that
+    read it and then died without a word would look the same: for a POST that creates
+    something, that rare case is the risk taken.) For a refresh the resend is safe whatever
+    happened: a refresh token works once, so had it been spent, the server refuses it the
+    second time, and the token manager falls back to the API key as it would have done
+    anyway. A reset, or a close on a new connection, may come after the server read the
+    request: those are not sent again.
+    """
+
+
+class _Pool(urllib3.HTTPConnectionPool):
+    """Tells a request that met the server's close of its kept-alive connection (IdleClosed)
+    from one that the server may have read."""
+
+    def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
+        reused = conn.sock is not None  # a new connection is not connected yet
+        try:
+            return super()._make_request(conn, *args, **kwargs)
+        except RemoteDisconnected as error:
+            if reused:
+                raise IdleClosed(*error.args) from error
+            raise
+
+
+class _HTTPSPool(_Pool, urllib3.HTTPSConnectionPool):
+    pass
+
+
+_POOL_CLASSES: Dict[str, Any] = {"http": _Pool, "https": _HTTPSPool}
 
 
 def to_urllib3_timeout(timeout: Optional[Timeout]) -> Optional[urllib3.Timeout]:
@@ -145,18 +186,29 @@ class RESTClientObject:
             pool_args["assert_hostname"] = configuration.assert_hostname
         if configuration.proxy:
             proxy, headers = proxy_credentials(configuration.proxy)
-            self.manager: urllib3.PoolManager = urllib3.ProxyManager(
-                proxy, proxy_headers={**headers, **(configuration.proxy_headers or {})}, **pool_args
-            )
-        else:
-            self.manager = urllib3.PoolManager(**pool_args)
-        host = configuration.host
-        self.host = host
-        self.base_path = urlsplit(host).path.rstrip("/")
-        # Through a proxy every request goes via the manager, which adds proxy headers.
-        self.pool = None if configuration.proxy else self.manager.connection_from_url(host)
+            pool_args["proxy_url"] = proxy
+            pool_args["proxy_headers"] = {**headers, **(configuration.proxy_headers or {})}
+        self._pool_args = pool_args
+        self.host = configuration.host
+        self.base_path = urlsplit(self.host).path.rstrip("/")
         self.timeout = to_urllib3_timeout(configuration.timeout)
         self.retries = configuration.retries
+        self._open()
+        _clients.add(self)
+
+    def _open(self) -> None:
+        """A new pool manager, sharing no connection and no lock with any before it: when the
+        client is built, and in a child process after a fork. (The parent's connections are
+        left to the parent: the child never reads or writes them, nor shuts them down.)"""
+        if "proxy_url" in self._pool_args:
+            self.manager: urllib3.PoolManager = urllib3.ProxyManager(**self._pool_args)
+        else:
+            self.manager = urllib3.PoolManager(**self._pool_args)
+        self.manager.pool_classes_by_scheme = _POOL_CLASSES
+        # Through a proxy every request goes via the manager, which adds proxy headers.
+        self.pool = (
+            None if self.configuration.proxy else self.manager.connection_from_url(self.host)
+        )
 
     def close(self) -> None:
         """Close every pooled connection; a later request opens a new one."""
@@ -195,11 +247,20 @@ class RESTClientObject:
         per_attempt = self.timeout if timeout is None else to_urllib3_timeout(timeout)
         budget = self.retries if retries is None else retries
         attempt = 0
+        resent = False
         while True:
             bound = within(per_attempt, deadline, method, path, attempt)
             try:
                 response = self._send(method, path, headers, body, bound, host)
             except HTTPError as error:
+                idle = isinstance(error.args[-1] if error.args else None, IdleClosed)
+                if idle and not resent and getattr(body, "replayable", True):
+                    # Never read by the server (see IdleClosed). The connections pooled behind
+                    # this one have been idle longer, so they are closed too: urllib3 sees it
+                    # and opens a new one. (A body read from a pipe cannot be sent again.)
+                    resent = True
+                    logger.debug("%s %s: kept-alive connection closed; sent again", method, path)
+                    continue
                 reached = not isinstance(
                     error, (NewConnectionError, ConnectTimeoutError, ProxyError)
                 )
@@ -244,11 +305,25 @@ class RESTClientObject:
             "redirect": False,
             "timeout": timeout,
             "preload_content": False,
+            "enforce_content_length": True,  # urllib3 1.26 would take a cut body as whole
         }
         if self.pool is not None and host is None:
             return cast(Response, self.pool.urlopen(method, self.base_path + path, **options))
         base = self.host if host is None else host.rstrip("/")
         return cast(Response, self.manager.urlopen(method, base + path, **options))
+
+
+#: Every client, to give each a new pool manager in a child process after a fork.
+_clients: weakref.WeakSet[RESTClientObject] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for client in list(_clients):
+        client._open()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def within(

@@ -782,3 +782,27 @@ def test_any_json_raises_only_documented_exceptions(
 ) -> None:
     raw = json.dumps(value).encode()
     check_only_documented_exceptions(shared_emulator, shared_api, path, status, raw, ctype)
+
+
+def test_an_oversized_error_body_keeps_its_status_class(
+    emulator: Emulator, api: AuthenticationApi
+) -> None:
+    """A 503 whose body is over the cap is still a ServiceException (not read, connection
+    closed), saying why its body was not read."""
+    emulator.add_fault(API_KEY, Fault.body(b"x" * (9 * 1024 * 1024), status=503), times=3)
+    error = raised(lambda: call(api, API_KEY, timeout=(2.0, 5.0)))
+    assert type(error) is ServiceException
+    assert error.status == 503
+    assert "larger than 8388608" in str(error)
+
+
+def test_skip_deserialization_reads_within_the_cap_too(
+    emulator: Emulator, api: AuthenticationApi
+) -> None:
+    """The raw response a caller asks for is read under the same cap as any other."""
+    emulator.add_fault(API_KEY, Fault.body(b"x" * (9 * 1024 * 1024)))
+    payload = AuthenticatePayload(api_key=emulator.api_key)
+    with pytest.raises(ApiResponseError, match="larger than 8388608"):
+        api.p_ost_auth_api_key(body=payload, skip_deserialization=True)
+    small = api.p_ost_auth_api_key(body=payload, skip_deserialization=True)
+    assert json.loads(small.response.data)["token_type"] == "Bearer"

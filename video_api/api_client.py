@@ -52,7 +52,7 @@ from .exceptions import (
     exception_class_for,
 )
 from .operation import ApiResponse, ApiResponseWithoutDeserialization, Operation, Param, resolve
-from .rest import RESTClientObject, discard, retry_after, transport_error
+from .rest import RESTClientObject, discard, retry_after, shown, transport_error
 from .schemas import Model, Unset, unset
 
 logger = logging.getLogger("video_api")
@@ -418,13 +418,16 @@ class ApiClient:
         request.timeout, request.stream = timeout, stream
         response, retries = self._send(request)
         if skip_deserialization:
-            if not stream:  # loaded now (it is then response.data), so the connection is free
-                length = response.length_remaining
-                if length is not None and length > MAX_JSON_BYTES:
-                    self._refuse(
-                        response, f"body of {length} bytes is larger than {MAX_JSON_BYTES}"
-                    )
-                response.read(cache_content=True)
+            if not stream:  # loaded now, capped, so that the connection is free again
+                data = self._read(response, operation.path, request.deadline)
+                response = urllib3.HTTPResponse(
+                    body=data,
+                    headers=response.headers,
+                    status=response.status,
+                    reason=response.reason,
+                    preload_content=True,
+                    decode_content=False,  # _read decoded it
+                )
             return ApiResponseWithoutDeserialization(response, retries)
         return self._respond(request, response, retries)
 
@@ -631,7 +634,7 @@ class ApiClient:
                 "%s %s%s -> %s %s in %.1f ms",
                 operation.method,
                 request.host or self.configuration.host,
-                request.url,
+                shown(request.url),
                 response.status,
                 response.reason,
                 (time.perf_counter() - started) * 1000,
@@ -704,9 +707,10 @@ class ApiClient:
     def _refuse(response: urllib3.HTTPResponse, detail: str) -> NoReturn:
         response.close()  # unread, so this connection cannot serve another request
         response.release_conn()
-        raise ApiResponseError(
-            response.status, response.reason, headers=response.headers, body=b"", detail=detail
-        )
+        status = response.status
+        # An error status keeps its class (a 503 is a ServiceException), with the reason.
+        kind = ApiResponseError if status < 400 else exception_class_for(status)
+        raise kind(status, response.reason, headers=response.headers, body=b"", detail=detail)
 
     @staticmethod
     def _parse(response: urllib3.HTTPResponse, data: bytes, model: Optional[Type[Model]]) -> Any:

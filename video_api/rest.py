@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import random
+import re
 import time
 import warnings
 import weakref
@@ -259,7 +260,9 @@ class RESTClientObject:
                     # this one have been idle longer, so they are closed too: urllib3 sees it
                     # and opens a new one. (A body read from a pipe cannot be sent again.)
                     resent = True
-                    logger.debug("%s %s: kept-alive connection closed; sent again", method, path)
+                    logger.debug(
+                        "%s %s: kept-alive connection closed; sent again", method, shown(path)
+                    )
                     continue
                 reached = not isinstance(
                     error, (NewConnectionError, ConnectTimeoutError, ProxyError)
@@ -286,7 +289,7 @@ class RESTClientObject:
                 discard(response)
                 cause = f"{status} {response.reason}"
             attempt += 1
-            logger.debug("%s %s: %s; retry %d in %.2f s", method, path, cause, attempt, wait)
+            logger.debug("%s %s: %s; retry %d in %.2f s", method, shown(path), cause, attempt, wait)
             time.sleep(wait)
 
     def _send(
@@ -369,6 +372,15 @@ def discard(response: Response) -> None:
     response.release_conn()
 
 
+_TOKEN_IN_QUERY = re.compile(r"(?<=[?&]token=)[^&#\s]*")
+
+
+def shown(text: str) -> str:
+    """``text`` (a path, a message) as logs and errors may show it: an upload token in a
+    query string is a credential, so it is hidden."""
+    return _TOKEN_IN_QUERY.sub("***", text) if "token=" in text else text
+
+
 def transport_error(
     error: Exception,
     method: str,
@@ -384,7 +396,8 @@ def transport_error(
         error, NewConnectionError
     )
     kind = ApiTimeoutError if timed_out else ApiConnectionError
-    reason = getattr(error, "reason", None) or error
+    reason = shown(str(getattr(error, "reason", None) or error))
+    path = shown(path)
     if response is None:
         return kind(detail=f"{method} {path}: {reason}", retries=retries)
     # The status line arrived but the body broke off: say which response it was.

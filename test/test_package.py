@@ -82,7 +82,7 @@ def test_public_namespace_is_the_documented_one() -> None:
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    modules = {"api_client", "configuration", "exceptions", "operation", "rest", "schemas"}
+    modules = {"api_client", "configuration", "exceptions", "operation", "schemas"}
     assert set(result.stdout.split()) == {*video_api.__all__, *modules} - {"__version__"}
     for name in ("BadRequestException", "AuthenticationError", "ApiResponseError", "paginate"):
         assert name in video_api.__all__
@@ -97,3 +97,18 @@ def test_importing_a_tag_api_imports_no_model() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_importing_the_package_leaves_the_transport_for_the_first_client() -> None:
+    """``import video_api`` and the auth API load no urllib3: the first client does."""
+    code = (
+        "import sys, video_api\n"
+        "from video_api.apis.tags.authentication_api import AuthenticationApi\n"
+        "before = 'urllib3' in sys.modules\n"
+        "video_api.ApiClient()\n"
+        "print(before, 'urllib3' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]

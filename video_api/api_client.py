@@ -38,8 +38,6 @@ from typing import (
 )
 from urllib.parse import quote, urlencode
 
-import urllib3
-
 from ._version import __version__
 from .configuration import Configuration, Timeout, check_timeout, check_url, is_loopback
 from .exceptions import (
@@ -52,7 +50,6 @@ from .exceptions import (
     exception_class_for,
 )
 from .operation import ApiResponse, ApiResponseWithoutDeserialization, Operation, Param, resolve
-from .rest import RESTClientObject, discard, retry_after, shown, transport_error
 from .schemas import Model, Unset, unset
 
 logger = logging.getLogger("video_api")
@@ -66,9 +63,11 @@ T_co = TypeVar("T_co", covariant=True)
 C = TypeVar("C", bound="ApiClient")
 
 if TYPE_CHECKING:  # typing-only: nothing here is imported or built at run time
+    import urllib3
     from typing_extensions import Literal, ParamSpec, Protocol, TypedDict
 
     from .auth import BasicAuth, TokenManager
+    from .rest import RESTClientObject
 
     P = ParamSpec("P")
 
@@ -304,7 +303,11 @@ class ApiClient:
                 f"got {type(configuration).__name__}"
             )
         self.configuration = configuration if configuration is not None else Configuration()
-        self.rest_client = RESTClientObject(self.configuration)
+        # The transport, and urllib3 with it, load with the first client, not with the package.
+        from . import rest
+
+        self._rest = rest
+        self.rest_client: RESTClientObject = rest.RESTClientObject(self.configuration)
         self._default_headers: Dict[str, str] = {
             "User-Agent": f"video-api-python/{__version__}",
             "AV-Origin-Client": f"python:{__version__}",
@@ -420,7 +423,7 @@ class ApiClient:
         if skip_deserialization:
             if not stream:  # loaded now, capped, so that the connection is free again
                 data = self._read(response, operation.path, request.deadline)
-                response = urllib3.HTTPResponse(
+                response = type(response)(
                     body=data,
                     headers=response.headers,
                     status=response.status,
@@ -616,7 +619,7 @@ class ApiClient:
             deadline=request.deadline,
         )
         if response.status == 401 and auth is not None and auth.refused(credential):
-            discard(response)
+            self._rest.discard(response)
             renewal = timeout if deadline is None else deadline - time.monotonic()
             response, more = self.rest_client.request(
                 operation.method,
@@ -634,7 +637,7 @@ class ApiClient:
                 "%s %s%s -> %s %s in %.1f ms",
                 operation.method,
                 request.host or self.configuration.host,
-                shown(request.url),
+                self._rest.shown(request.url),
                 response.status,
                 response.reason,
                 (time.perf_counter() - started) * 1000,
@@ -692,10 +695,10 @@ class ApiClient:
                 if size > MAX_JSON_BYTES:
                     self._refuse(response, f"body is larger than {MAX_JSON_BYTES} bytes")
                 chunks.append(chunk)
-        except urllib3.exceptions.HTTPError as error:
+        except self._rest.HTTPError as error:
             # http.client's IncompleteRead keeps the bytes that did arrive.
             partial = getattr(error.args[-1] if error.args else None, "partial", b"")
-            raise transport_error(
+            raise self._rest.transport_error(
                 error,
                 "reading",
                 path,
@@ -762,7 +765,7 @@ class ApiClient:
             api_response=api_response, body=data, retries=retries
         )
         if isinstance(error, TooManyRequestsException):
-            error.retry_after = retry_after(response.headers)
+            error.retry_after = self._rest.retry_after(response.headers)
             headers = response.headers
             error.rate_limit_limit = _int_or_none(headers.get("X-RateLimit-Limit"))
             error.rate_limit_remaining = _int_or_none(headers.get("X-RateLimit-Remaining"))

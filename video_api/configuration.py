@@ -6,7 +6,6 @@ once, when it is built, so change settings before building the client.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import math
 import re
@@ -64,6 +63,8 @@ def check_url(url: str, setting: str = "host", userinfo: bool = False) -> str:
 
 
 def is_loopback(url: str) -> bool:
+    import ipaddress  # only clients with credentials over plain http need it
+
     host = urlsplit(url).hostname or ""
     try:
         return host == "localhost" or ipaddress.ip_address(host).is_loopback

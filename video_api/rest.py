@@ -26,11 +26,13 @@ from urllib.parse import unquote, urlsplit
 import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
-    HTTPError,
     NewConnectionError,
     ProxyError,
     ReadTimeoutError,
     SSLError,
+)
+from urllib3.exceptions import (
+    HTTPError as HTTPError,  # re-exported: the client's reads catch it
 )
 
 from .configuration import Configuration, Timeout, check_timeout, check_url, redact

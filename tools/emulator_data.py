@@ -167,18 +167,24 @@ def echoed(path: str, body: Any) -> Dict[str, str]:
 
 
 def query_rules(spec: Json, operation: Json) -> Json:
-    """Allowed values of enumerated query parameters, required ones, and paging."""
+    """Allowed values of enumerated query and path parameters, required ones, the query's
+    date-times, and paging."""
     parameters = [resolve(spec, p) for p in operation.get("parameters", [])]
     query = [p for p in parameters if p.get("in") == "query"]
-    enums = {}
-    for parameter in query:
+    enums, path_enums, dates = {}, {}, []
+    for parameter in parameters:
         schema = resolve(spec, parameter.get("schema", {}))
         allowed = schema.get("enum") or resolve(spec, schema.get("items", {})).get("enum")
-        if allowed:
-            enums[parameter["name"]] = [str(value) for value in allowed]
+        if allowed and parameter.get("in") in ("query", "path"):
+            target = enums if parameter["in"] == "query" else path_enums
+            target[parameter["name"]] = [str(value) for value in allowed]
+        if parameter.get("in") == "query" and schema.get("format") == "date-time":
+            dates.append(parameter["name"])
     names = {p["name"] for p in query}
     return {
         "enums": enums,
+        "path_enums": path_enums,
+        "dates": dates,
         "required": sorted(p["name"] for p in query if p.get("required")),
         "paged": {"currentPage", "pageSize"} <= names,
     }

@@ -330,10 +330,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from video_api.testing import Emulator
 
     if args.api_key is None:  # the emulator's own demo key
-        emulator = Emulator(port=args.port, token_lifetime=args.token_lifetime)
+        emulator = Emulator(port=args.port, token_lifetime=args.token_lifetime, data=args.data)
     else:
         key = _api_key(args, args.api_key, "--api-key is empty: give the key to accept")
-        emulator = Emulator(port=args.port, token_lifetime=args.token_lifetime, api_keys=[key])
+        emulator = Emulator(
+            port=args.port, token_lifetime=args.token_lifetime, api_keys=[key], data=args.data
+        )
     done = threading.Event()
     signals = (signal.SIGINT, signal.SIGTERM)
     previous = [signal.signal(signum, lambda *_: done.set()) for signum in signals]
@@ -1082,6 +1084,11 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
         "--api-key",
         metavar="KEY",
         help="the API key the emulator accepts; '-' reads stdin (default: its demo key)",
+    )
+    serve.add_argument(
+        "--data",
+        metavar="PATH",
+        help="a SQLite file that keeps the emulator's state across restarts (default: memory)",
     )
 
     demo = command(

@@ -31,10 +31,11 @@ import string
 import struct
 import tempfile
 import threading
+import uuid
 import weakref
 from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.client import HTTPMessage, responses
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -54,6 +55,9 @@ from typing import (
     Union,
 )
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+from ._delivery import Deliverer, Delivery, loopback_url
+from ._store import Store
 
 REFERENCE = "https://docs.api.video/reference/"  # where the spec's problem types live
 JSON = "application/json"
@@ -154,7 +158,12 @@ _CONTENT_RANGE = re.compile(
     r"(?:part (?P<part>[0-9]{1,9})|bytes (?P<first>[0-9]{1,15})-(?P<last>[0-9]{1,15}))"
     r"/(?P<total>[0-9]{1,15}|\*)"
 )
-_UPLOAD_ROUTE = re.compile(r"/upload|/videos/[^/]+/source")
+# Multipart bodies parsed as they arrive: sources, and the smaller files the API takes.
+_UPLOAD_ROUTE = re.compile(
+    r"/upload|/videos/[^/]+/(?:source|thumbnail|captions/[^/]+|chapters/[^/]+)|/watermarks"
+    r"|/players/[^/]+/logo|/live-streams/[^/]+/thumbnail"
+)
+_TOO_MANY = _problem(429, REFERENCE + "too-many-requests", "Too many requests.")
 _BEARER_CHALLENGE: _Headers = (("WWW-Authenticate", "Bearer"),)
 _BASIC_CHALLENGE: _Headers = (("WWW-Authenticate", 'Basic realm="api.video"'),)
 
@@ -215,6 +224,8 @@ class _Operation:
     body_kind: str | None  # "json", "multipart" or None
     body_required: Tuple[str, ...]
     enums: Dict[str, frozenset[str]]
+    path_enums: Dict[str, frozenset[str]]
+    dates: Tuple[str, ...]  # query parameters that are date-times
     required_query: Tuple[str, ...]
     paged: bool
     status: int
@@ -294,6 +305,8 @@ def _compile(
             body_kind=request.get("kind"),
             body_required=tuple(request.get("required", ())),
             enums={name: frozenset(values) for name, values in spec["enums"].items()},
+            path_enums={name: frozenset(values) for name, values in spec["path_enums"].items()},
+            dates=tuple(spec["dates"]),
             required_query=tuple(spec["required"]),
             paged=spec["paged"],
             status=spec["success"],
@@ -318,8 +331,23 @@ def _first_segment(path: str) -> str:
     return path[1:].partition("/")[0]
 
 
-def _check_query(operation: _Operation, args: Dict[str, List[str]]) -> Tuple[int, int]:
+def _check_query(
+    operation: _Operation, args: Dict[str, List[str]], params: Dict[str, str]
+) -> Tuple[int, int]:
     """Refuse missing or unknown values as the API does; return the page and its size."""
+    for name, allowed in operation.path_enums.items():
+        if params.get(name) not in allowed:
+            choices = ", ".join(f'"{choice}"' for choice in sorted(allowed))
+            detail = f"This value must be one of {choices}."
+            raise _Reject(
+                400,
+                _problem(400, _INVALID_ATTRIBUTE, "An attribute is invalid.", name, detail=detail),
+            )
+    for name in operation.dates:
+        for value in args.get(name, ()):
+            if _parse_time(value) is None:
+                detail = "This value must be a date-time (ISO 8601)."
+                raise _query_problem(name, "A query parameter is invalid.", detail=detail)
     for name in operation.required_query:
         if not args.get(name):
             raise _query_problem(name, "A query parameter is invalid.", detail="It is required.")
@@ -494,6 +522,10 @@ def _video_matches(video: Dict[str, Any], args: Dict[str, List[str]]) -> bool:
             return False
     if not set(args.get("tags[]", ())) <= set(video["tags"]):
         return False
+    if "liveStreamId" in args:
+        live = video.get("source", {}).get("liveStream") or {}
+        if live.get("liveStreamId") != args["liveStreamId"][-1]:
+            return False
     pairs = {(pair["key"], pair["value"]) for pair in video["metadata"]}
     return all(
         (name[9:-1], values[-1]) in pairs
@@ -811,6 +843,15 @@ def _digest(files: list[tuple[str, int]]) -> tuple[str, int]:
 
 
 @functools.lru_cache(maxsize=None)
+def _conflict_problem() -> bytes:
+    """The spec's 409 of POST /summaries: a summary exists for the video."""
+    for spec in _spec_operations():
+        if spec["path"] == "/summaries" and spec["method"] == "POST":
+            return json.dumps(spec["responses"]["409"]).encode()
+    return _problem(409, REFERENCE + "summary-already-exists", "A summary already exists.")
+
+
+@functools.lru_cache(maxsize=None)
 def _example_upload_tokens() -> frozenset[str]:
     """The upload token of the spec's examples (POST /upload-tokens answers it): it works."""
     tokens = set()
@@ -1093,7 +1134,16 @@ class Emulator:
         token_lifetime: int = 3600,
         ssl_context: ssl.SSLContext | None = None,
         problem_content_type: str = JSON,
+        strict: bool = False,
+        rate_limit: int | None = None,
+        data: str | os.PathLike[str] | None = None,
     ) -> None:
+        """``strict``: an id this emulator never issued is the spec's 404 for every resource
+        (by default only videos are; other made-up ids get the spec's example answer).
+        ``rate_limit``: requests per second over which it answers 429, as api.video does.
+        ``data``: a SQLite file that keeps the resources across restarts (default: memory)."""
+        if rate_limit is not None and rate_limit < 1:
+            raise ValueError("rate_limit must be >= 1")
         keys = (api_keys,) if isinstance(api_keys, str) else tuple(api_keys)
         if not keys:
             raise ValueError("api_keys must not be empty")
@@ -1116,7 +1166,14 @@ class Emulator:
         self._access: dict[str, float] = {}  # access token -> monotonic expiry
         self._refresh: set[str] = set()
         self._spent_refresh: set[str] = set()
-        self._videos: dict[str, dict[str, Any]] = {}  # in creation order
+        self._strict = strict
+        self._rate_limit = rate_limit
+        self._window = (0, 0)  # (second, requests in it), for the rate limit
+        self._store = Store(None if data is None else os.fspath(data))
+        self._videos: dict[str, dict[str, Any]] = self._store.table("videos")  # read only
+        self._deleted: dict[str, None] = {}  # ids deleted here, oldest first
+        self._deliverer = Deliverer()
+        self._conflict = _NOT_FOUND
         # path without query -> (arrival number, request), least recently requested path first
         self._history: OrderedDict[str, deque[tuple[int, RecordedRequest]]] = OrderedDict()
         self._arrivals = 0
@@ -1130,6 +1187,11 @@ class Emulator:
         self._uploads: dict[str, _SourceUpload] = {}
         self._upload_dir: str | None = None
         self._upload_tokens: dict[str, float | None] = dict.fromkeys(_example_upload_tokens())
+        wall, clock = datetime.now(timezone.utc), monotonic()
+        for record in self._store.values("uploadTokens"):  # kept by --data
+            expires = _parse_time(record.get("expiresAt") or "")
+            left = None if expires is None else (expires - wall).total_seconds()
+            self._upload_tokens[record["token"]] = None if left is None else clock + left
         self._part_faults: dict[tuple[str, int], deque[Fault]] = {}
         #: A video is playable as soon as its upload completes; False keeps it encoding until
         #: ``finish_encoding(video_id)``.
@@ -1149,21 +1211,74 @@ class Emulator:
             )
         self._port = server.socket.getsockname()[1]
         # Compiled once the port is known: the answers carry links to this server.
-        self._static_routes, self._dynamic_routes = _compile(
-            self.url,
-            {
-                "POST /auth/api-key": self._auth_api_key,
-                "POST /auth/refresh": self._auth_refresh,
-                "GET /videos": self._list_videos,
-                "POST /videos": self._create_video,
-                "GET /videos/{videoId}": self._get_video,
-                "PATCH /videos/{videoId}": self._update_video,
-                "DELETE /videos/{videoId}": self._delete_video,
-                "POST /videos/{videoId}/source": self._upload_source,
-                "POST /upload": self._upload_with_token,
-                "GET /videos/{videoId}/status": self._video_status,
-            },
-        )
+        handlers: dict[str, _Answer] = {
+            "POST /auth/api-key": self._auth_api_key,
+            "POST /auth/refresh": self._auth_refresh,
+            "GET /videos": self._list_videos,
+            "POST /videos": self._create_video,
+            "GET /videos/{videoId}": self._get_video,
+            "PATCH /videos/{videoId}": self._update_video,
+            "DELETE /videos/{videoId}": self._delete_video,
+            "POST /videos/{videoId}/source": self._upload_source,
+            "POST /upload": self._upload_with_token,
+            "GET /videos/{videoId}/status": self._video_status,
+            "GET /discarded/videos": self._list_discarded,
+            "GET /discarded/videos/{videoId}": self._get_discarded,
+            "PATCH /discarded/videos/{videoId}": self._restore_discarded,
+            "PATCH /videos/{videoId}/thumbnail": self._pick_thumbnail,
+            "POST /videos/{videoId}/thumbnail": self._upload_thumbnail,
+            "POST /videos/{videoId}/captions/{language}": self._track_upload,
+            "GET /videos/{videoId}/captions/{language}": self._track_get,
+            "DELETE /videos/{videoId}/captions/{language}": self._track_delete,
+            "PATCH /videos/{videoId}/captions/{language}": self._caption_default,
+            "GET /videos/{videoId}/captions": self._track_list,
+            "POST /videos/{videoId}/chapters/{language}": self._track_upload,
+            "GET /videos/{videoId}/chapters/{language}": self._track_get,
+            "DELETE /videos/{videoId}/chapters/{language}": self._track_delete,
+            "GET /videos/{videoId}/chapters": self._track_list,
+        }
+        if self._strict:  # every other resource too; else the examples answer, as before
+            handlers.update(
+                {
+                    "GET /live-streams": self._list_live_streams,
+                    "POST /live-streams": self._create_live_stream,
+                    "GET /live-streams/{liveStreamId}": self._get_live_stream,
+                    "PATCH /live-streams/{liveStreamId}": self._update_live_stream,
+                    "DELETE /live-streams/{liveStreamId}": self._delete_live_stream,
+                    "POST /live-streams/{liveStreamId}/thumbnail": self._live_thumbnail,
+                    "DELETE /live-streams/{liveStreamId}/thumbnail": self._live_thumbnail,
+                    "PUT /live-streams/{liveStreamId}/complete": self._complete_live_stream,
+                    "GET /players": self._list_players,
+                    "POST /players": self._create_player,
+                    "GET /players/{playerId}": self._get_player,
+                    "PATCH /players/{playerId}": self._update_player,
+                    "DELETE /players/{playerId}": self._delete_player,
+                    "POST /players/{playerId}/logo": self._player_logo,
+                    "DELETE /players/{playerId}/logo": self._player_logo,
+                    "GET /watermarks": self._list_watermarks,
+                    "POST /watermarks": self._create_watermark,
+                    "DELETE /watermarks/{watermarkId}": self._delete_watermark,
+                    "GET /webhooks": self._list_webhooks,
+                    "POST /webhooks": self._create_webhook,
+                    "GET /webhooks/{webhookId}": self._get_webhook,
+                    "DELETE /webhooks/{webhookId}": self._delete_webhook,
+                    "GET /upload-tokens": self._list_upload_tokens,
+                    "POST /upload-tokens": self._create_upload_token,
+                    "GET /upload-tokens/{uploadToken}": self._get_upload_token,
+                    "DELETE /upload-tokens/{uploadToken}": self._delete_upload_token,
+                    "GET /tags": self._list_tags,
+                    "POST /summaries": self._create_summary,
+                    "GET /summaries": self._list_summaries,
+                    "DELETE /summaries/{summaryId}": self._delete_summary,
+                    "GET /summaries/{summaryId}/source": self._summary_source,
+                    "PATCH /summaries/{summaryId}/source": self._summary_source,
+                    "GET /data/metrics/{metric}/{aggregation}": self._metrics,
+                    "GET /data/buckets/{metric}/{breakdown}": self._buckets,
+                    "GET /data/timeseries/{metric}": self._timeseries,
+                }
+            )
+        self._static_routes, self._dynamic_routes = _compile(self.url, handlers)
+        self._conflict = _conflict_problem()
         self._stopping.clear()
         self._thread = threading.Thread(
             target=server.serve_until_woken, name="video-api-emulator", daemon=True
@@ -1191,6 +1306,9 @@ class Emulator:
             directory, self._upload_dir = self._upload_dir, None
         if directory is not None:
             shutil.rmtree(directory, ignore_errors=True)
+        self._deliverer.stop()
+        with self._lock:
+            self._store.close()
 
     def __enter__(self) -> Emulator:
         return self.start()
@@ -1293,6 +1411,27 @@ class Emulator:
             scope = None if paths is None else frozenset(paths)
             self._mix = (rate, tuple(faults), random.Random(seed), scope) if rate > 0 else None
 
+    # -- webhooks: what was delivered -------------------------------------------------
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """The webhook deliveries finished so far (the newest 1000), oldest first: each with
+        its webhook, URL, event, signed body and headers, and the status of every attempt."""
+        return self._deliverer.deliveries
+
+    def wait_for_deliveries(self, count: int, timeout: float = 5.0) -> list[Delivery]:
+        """Block until ``count`` deliveries have finished (or ``timeout`` seconds passed)."""
+        return self._deliverer.wait(count, timeout)
+
+    def start_broadcast(self, live_stream_id: str) -> None:
+        """Simulate a live stream going on air: ``live-stream.broadcast.started`` is sent."""
+        with self._lock:
+            stream = self._store.get("liveStreams", live_stream_id)
+            if stream is None:
+                raise KeyError(f"no live stream {live_stream_id!r}")
+            self._store.put("liveStreams", live_stream_id, {**stream, "broadcasting": True})
+        self._emit("live-stream.broadcast.started", liveStreamId=live_stream_id)
+
     # -- uploads: what arrived, upload tokens, encoding --------------------------------
 
     def uploaded_sha256(self, video_id: str) -> str | None:
@@ -1346,7 +1485,19 @@ class Emulator:
             upload = self._uploads.get(video_id)
             if upload is None or upload.state != "uploaded":
                 raise KeyError(f"no complete upload for {video_id!r}")
-            upload.playable = True
+            was, upload.playable = upload.playable, True
+        if not was:
+            self._encoded(video_id)
+
+    def _encoded(self, video_id: str) -> None:
+        """Encoding done: one ``video.encoding.quality.completed`` per quality, as the API."""
+        for quality in _QUALITIES:
+            self._emit(
+                "video.encoding.quality.completed",
+                videoId=video_id,
+                encoding="hls",
+                quality=quality,
+            )
 
     def _upload_directory(self) -> str:
         with self._lock:
@@ -1399,14 +1550,34 @@ class Emulator:
         body: bytes,
         form: _Form | None = None,
     ) -> _Reply:
+        limits = _RATE_HEADERS if self._rate_limit is None else self._count_rate()
         try:
+            if limits[1][1] == "-1":
+                raise _Reject(429, _TOO_MANY)
             reply = self._handle(method, route, query, headers, body, form)
         except _Reject as reject:
             reply = reject.status, reject.body, self._problem_content_type, reject.headers
-        if route.startswith("/auth/"):
+        if route.startswith("/auth/") and reply[0] != 429:
             return reply
         status, payload, content_type, extra = reply
-        return status, payload, content_type, extra + _RATE_HEADERS
+        if limits[1][1] == "-1":
+            limits = ((limits[0]), ("X-RateLimit-Remaining", "0"), limits[2])
+        return status, payload, content_type, extra + limits
+
+    def _count_rate(self) -> _Headers:
+        """Count this request in the current one-second window; "-1" remaining: refuse it."""
+        assert self._rate_limit is not None
+        second = int(monotonic())
+        with self._lock:
+            start, used = self._window
+            used = used + 1 if start == second else 1
+            self._window = (second, used)
+        left = self._rate_limit - used
+        return (
+            ("X-RateLimit-Limit", str(self._rate_limit)),
+            ("X-RateLimit-Remaining", str(max(left, -1))),
+            ("X-RateLimit-Retry-After", "1"),
+        )
 
     def _handle(
         self,
@@ -1436,7 +1607,7 @@ class Emulator:
         if operation.auth:
             self._authenticate(headers)
         args = parse_qs(query, keep_blank_values=True) if query else {}
-        page, page_size = _check_query(operation, args)
+        page, page_size = _check_query(operation, args, params)
         data = _check_body(operation, headers, body)
         return operation.handler(operation, _Call(params, args, data, page, page_size, form))
 
@@ -1488,12 +1659,94 @@ class Emulator:
             self._spent_refresh.add(token)
         return self._issue()
 
-    # -- the video store: just enough for documented flows like create-then-get -----
+    # -- state: every resource of the spec, kept in ``self._store`` -------------------------
+
+    def _missing(self, operation: _Operation, call: _Call) -> _Reply:
+        """An id this emulator does not hold: the spec's 404 when strict (or once deleted
+        here), else the documented example, for tests that call with made-up ids."""
+        if self._strict or any(value in self._deleted for value in call.params.values()):
+            raise _Reject(404, operation.not_found)
+        return _static_answer(operation, call)
+
+    def _forget(self, key: str) -> None:
+        """Remember a deleted id (bounded), so it is a 404 even when not strict."""
+        self._deleted[key] = None
+        if len(self._deleted) > MAX_DELETED:
+            del self._deleted[next(iter(self._deleted))]
+
+    def _paged(
+        self,
+        operation: _Operation,
+        call: _Call,
+        items: List[Any],
+        path: str,
+        extra: Dict[str, Any] | None = None,
+    ) -> _Reply:
+        """A page of ``items`` as the spec lays lists out, with absolute links."""
+        page, size = call.page, call.page_size
+        chosen = items[(page - 1) * size : page * size]
+        pages = math.ceil(len(items) / size)
+        kept = urlencode(
+            [(name, v) for name, vs in call.args.items() if name not in _PAGING for v in vs]
+        )
+        prefix = f"{self.url}{path}?{kept}{'&' if kept else ''}currentPage="
+
+        def link(rel: str, number: int) -> dict[str, str]:
+            return {"rel": rel, "uri": f"{prefix}{number}&pageSize={size}"}
+
+        links = [link("self", page), link("first", 1)]
+        if page > 1:
+            links.append(link("previous", min(page - 1, max(pages, 1))))
+        if page < pages:
+            links.append(link("next", page + 1))
+        links.append(link("last", max(pages, 1)))
+        pagination = {
+            "currentPage": page,
+            "pageSize": size,
+            "pagesTotal": pages,
+            "itemsTotal": len(items),
+            "currentPageItems": len(chosen),
+            "links": links,
+        }
+        body = {"data": chosen, "pagination": pagination}
+        return _encode(operation.status, body if extra is None else {**extra, **body})
+
+    def _sorted_page(
+        self,
+        operation: _Operation,
+        call: _Call,
+        items: List[Dict[str, Any]],
+        default_sort: str,
+        path: str | None = None,
+        extra: Dict[str, Any] | None = None,
+    ) -> _Reply:
+        sort_by = call.args.get("sortBy", [default_sort])[-1]
+        descending = call.args.get("sortOrder", ["asc"])[-1] == "desc"
+        indexed = sorted(
+            enumerate(items), key=lambda pair: (_sort_key(pair[1].get(sort_by)), pair[0])
+        )
+        if descending:
+            indexed.reverse()
+        route = operation.template if path is None else path
+        return self._paged(operation, call, [item for _, item in indexed], route, extra)
+
+    def _emit(self, kind: str, **fields: Any) -> None:
+        """Send an event to every webhook subscribed to it (from the delivery thread)."""
+        with self._lock:
+            targets = [
+                (hook["webhookId"], hook["url"], hook["signatureSecret"])
+                for hook in self._store.table("webhooks").values()
+                if kind in hook["events"] and loopback_url(hook["url"])
+            ]
+        if targets:
+            self._deliverer.send(targets, {"type": kind, "emittedAt": _now(), **fields})
+
+    # videos
 
     def _create_video(self, operation: _Operation, call: _Call) -> _Reply:
         video = _new_video(self.url, call.data)
         with self._lock:
-            self._videos[video["videoId"]] = video
+            self._store.put("videos", video["videoId"], video)
         return _encode(operation.status, video)
 
     def _get_video(self, operation: _Operation, call: _Call) -> _Reply:
@@ -1511,14 +1764,25 @@ class Emulator:
             changed = dict(video)
             _apply_video_changes(changed, call.data)
             changed["updatedAt"] = _now()
-            self._videos[video["videoId"]] = changed
+            self._store.put("videos", video["videoId"], changed)
             return _encode(operation.status, changed)
 
     def _delete_video(self, operation: _Operation, call: _Call) -> _Reply:
+        """Move the video to the discarded list (its source goes, as the API frees it)."""
+        video_id = call.params["videoId"]
         with self._lock:
-            if self._videos.pop(call.params["videoId"], None) is None:
+            video = self._store.drop("videos", video_id)
+            if video is None:
                 raise _Reject(404, operation.not_found)
-            upload = self._uploads.pop(call.params["videoId"], None)
+            now = datetime.now(timezone.utc)
+            discarded = {
+                **video,
+                "discarded": True,
+                "discardedAt": now.isoformat(timespec="seconds"),
+                "deletesAt": (now + timedelta(days=90)).isoformat(timespec="seconds"),
+            }
+            self._store.put("discarded", video_id, discarded)
+            upload = self._uploads.pop(video_id, None)
         for path in upload.files() if upload is not None else ():
             with contextlib.suppress(OSError):
                 os.remove(path)
@@ -1526,44 +1790,555 @@ class Emulator:
 
     def _list_videos(self, operation: _Operation, call: _Call) -> _Reply:
         """Filter, sort and page the stored videos, with links back to this server."""
-        args = call.args
         with self._lock:
             videos = list(self._videos.values())
-        # No video here comes from a live stream, so a liveStreamId filter matches none.
-        chosen = [
-            (video, index)
-            for index, video in enumerate(videos)
-            if "liveStreamId" not in args and _video_matches(video, args)
-        ]
-        sort_by = args.get("sortBy", ["createdAt"])[-1]
-        descending = args.get("sortOrder", ["asc"])[-1] == "desc"
-        chosen.sort(key=lambda pair: (pair[0].get(sort_by, ""), pair[1]), reverse=descending)
-        page, size = call.page, call.page_size
-        items = [video for video, _ in chosen[(page - 1) * size : page * size]]
-        pages = math.ceil(len(chosen) / size)
-        kept = urlencode(
-            [(name, v) for name, vs in args.items() if name not in _PAGING for v in vs]
-        )
-        prefix = f"{self.url}/videos?{kept}{'&' if kept else ''}currentPage="
+        chosen = [video for video in videos if _video_matches(video, call.args)]
+        return self._sorted_page(operation, call, chosen, "createdAt")
 
-        def link(rel: str, number: int) -> dict[str, str]:
-            return {"rel": rel, "uri": f"{prefix}{number}&pageSize={size}"}
+    def _list_discarded(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            videos = self._store.values("discarded")
+        chosen = [video for video in videos if _video_matches(video, call.args)]
+        return self._sorted_page(operation, call, chosen, "createdAt")
 
-        links = [link("self", page), link("first", 1)]
-        if page > 1:
-            links.append(link("previous", min(page - 1, max(pages, 1))))
-        if page < pages:
-            links.append(link("next", page + 1))
-        links.append(link("last", max(pages, 1)))
-        pagination = {
-            "currentPage": page,
-            "pageSize": size,
-            "pagesTotal": pages,
-            "itemsTotal": len(chosen),
-            "currentPageItems": len(items),
-            "links": links,
+    def _get_discarded(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            video = self._store.get("discarded", call.params["videoId"])
+        if video is None:
+            return self._missing(operation, call)
+        return _encode(operation.status, video)
+
+    def _restore_discarded(self, operation: _Operation, call: _Call) -> _Reply:
+        """``{"discarded": false}`` brings the video back to the list of videos."""
+        discarded = call.data.get("discarded", True)
+        if not isinstance(discarded, bool):
+            raise _attribute_problem("discarded", "This attribute must be a boolean.")
+        video_id = call.params["videoId"]
+        with self._lock:
+            video = self._store.get("discarded", video_id)
+            if video is None:
+                return self._missing(operation, call)
+            if discarded:
+                return _encode(operation.status, video)
+            self._store.drop("discarded", video_id)
+            restored = {
+                **video,
+                "discarded": False,
+                "discardedAt": None,
+                "deletesAt": None,
+                "updatedAt": _now(),
+            }
+            self._store.put("videos", video_id, restored)
+        return _encode(operation.status, restored)
+
+    def _video_or_missing(self, operation: _Operation, call: _Call) -> Dict[str, Any] | None:
+        """The path's video; None when it is unknown (the caller answers ``_missing``)."""
+        return self._videos.get(call.params["videoId"])
+
+    def _pick_thumbnail(self, operation: _Operation, call: _Call) -> _Reply:
+        timecode = _string_field(call.data, "timecode")
+        if not _TIMECODE.fullmatch(timecode):
+            raise _attribute_problem("timecode", "This attribute must be a HH:MM:SS.SSS timecode.")
+        return self._new_thumbnail(operation, call, "t=" + timecode.replace(":", "%3A"))
+
+    def _upload_thumbnail(self, operation: _Operation, call: _Call) -> _Reply:
+        _form_file(call.upload)
+        return self._new_thumbnail(operation, call, "v=" + secrets.token_hex(4))
+
+    def _new_thumbnail(self, operation: _Operation, call: _Call, version: str) -> _Reply:
+        with self._lock:
+            video = self._video_or_missing(operation, call)
+            if video is None:
+                return self._missing(operation, call)
+            player = f"{self.url}/vod/{video['videoId']}"
+            assets = {**video["assets"], "thumbnail": f"{player}/thumbnail.jpg?{version}"}
+            changed = {**video, "assets": assets, "updatedAt": _now()}
+            self._store.put("videos", video["videoId"], changed)
+        return _encode(operation.status, changed)
+
+    # captions and chapters: kind "captions" or "chapters", key "videoId/language"
+
+    def _track_upload(self, operation: _Operation, call: _Call) -> _Reply:
+        kind = _track_kind(operation)
+        video_id, language = call.params["videoId"], call.params["language"]
+        _check_language(language)
+        with self._lock:
+            if video_id not in self._videos:
+                return self._missing(operation, call)
+        path, _ = _form_file(call.upload)
+        with open(path, "rb") as file:
+            if not file.read(6) == b"WEBVTT":
+                raise _attribute_problem("file", "The file must be a WebVTT file.")
+        src = f"{self.url}/vod/{video_id}/{kind}/{language}.vtt"
+        uri = f"/videos/{video_id}/{kind}/{language}"
+        if kind == "captions":
+            track: Dict[str, Any] = {
+                "uri": uri,
+                "src": src,
+                "srclang": language,
+                "languageName": _LANGUAGE_NAMES.get(language.partition("-")[0], language),
+                "default": False,
+            }
+        else:
+            track = {"uri": uri, "src": src, "language": language}
+        with self._lock:
+            old = self._store.get(kind, f"{video_id}/{language}")
+            if old is not None and "default" in old:
+                track["default"] = old["default"]
+            self._store.put(kind, f"{video_id}/{language}", track)
+        if kind == "captions":
+            self._emit(
+                "video.caption.generated",
+                videoId=video_id,
+                captionId="caption_" + _random_id(22),
+                generationMode="transcript",
+                language=language,
+            )
+        return _encode(operation.status, track)
+
+    def _track_get(self, operation: _Operation, call: _Call) -> _Reply:
+        kind = _track_kind(operation)
+        _check_language(call.params["language"])
+        with self._lock:
+            track = self._store.get(kind, f"{call.params['videoId']}/{call.params['language']}")
+        if track is None:
+            return self._missing(operation, call)
+        return _encode(operation.status, track)
+
+    def _track_delete(self, operation: _Operation, call: _Call) -> _Reply:
+        kind = _track_kind(operation)
+        _check_language(call.params["language"])
+        key = f"{call.params['videoId']}/{call.params['language']}"
+        with self._lock:
+            if self._store.drop(kind, key) is None:
+                return self._missing(operation, call)
+        self._forget(key)
+        return operation.status, b"", "", ()
+
+    def _caption_default(self, operation: _Operation, call: _Call) -> _Reply:
+        """Make this caption the video's default (and no other), or not."""
+        _check_language(call.params["language"])
+        default = call.data.get("default", False)
+        if not isinstance(default, bool):
+            raise _attribute_problem("default", "This attribute must be a boolean.")
+        video_id = call.params["videoId"]
+        key = f"{video_id}/{call.params['language']}"
+        with self._lock:
+            caption = self._store.get("captions", key)
+            if caption is None:
+                return self._missing(operation, call)
+            if default:
+                for other_key, other in list(self._store.table("captions").items()):
+                    if other_key.startswith(video_id + "/") and other["default"]:
+                        self._store.put("captions", other_key, {**other, "default": False})
+            caption = {**caption, "default": default}
+            self._store.put("captions", key, caption)
+        return _encode(operation.status, caption)
+
+    def _track_list(self, operation: _Operation, call: _Call) -> _Reply:
+        kind = _track_kind(operation)
+        video_id = call.params["videoId"]
+        with self._lock:
+            if video_id not in self._videos:
+                return self._missing(operation, call)
+            tracks = [
+                track
+                for key, track in self._store.table(kind).items()
+                if key.startswith(video_id + "/")
+            ]
+        return self._paged(operation, call, tracks, f"/videos/{video_id}/{kind}")
+
+    # live streams
+
+    def _live_assets(self, live_id: str, thumbnail: str = "thumbnail.jpg") -> Dict[str, str]:
+        player = f"{self.url}/live/{live_id}"
+        return {
+            "iframe": f'<iframe src="{player}" width="100%" height="100%" frameborder="0" '
+            'scrolling="no" allowfullscreen=""></iframe>',
+            "player": player,
+            "hls": f"{self.url}/live/{live_id}.m3u8",
+            "thumbnail": f"{player}/{thumbnail}",
         }
-        return _encode(operation.status, {"data": items, "pagination": pagination})
+
+    def _create_live_stream(self, operation: _Operation, call: _Call) -> _Reply:
+        live_id = "li" + _random_id(22)
+        now = _now()
+        stream: Dict[str, Any] = {
+            "liveStreamId": live_id,
+            "name": "",
+            "streamKey": str(uuid.uuid4()),
+            "public": True,
+            "assets": self._live_assets(live_id),
+            "broadcasting": False,
+            "restreams": [],
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        _apply_live_changes(stream, call.data)
+        with self._lock:
+            self._store.put("liveStreams", live_id, stream)
+        return _encode(operation.status, stream)
+
+    def _live_stream(self, operation: _Operation, call: _Call) -> Dict[str, Any] | None:
+        return self._store.get("liveStreams", call.params["liveStreamId"])  # type: ignore[no-any-return]
+
+    def _get_live_stream(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            stream = self._live_stream(operation, call)
+        if stream is None:
+            return self._missing(operation, call)
+        return _encode(operation.status, stream)
+
+    def _update_live_stream(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            stream = self._live_stream(operation, call)
+            if stream is None:
+                return self._missing(operation, call)
+            changed = {**stream, "updatedAt": _now()}
+            _apply_live_changes(changed, call.data)
+            self._store.put("liveStreams", stream["liveStreamId"], changed)
+        return _encode(operation.status, changed)
+
+    def _delete_live_stream(self, operation: _Operation, call: _Call) -> _Reply:
+        live_id = call.params["liveStreamId"]
+        with self._lock:
+            if self._store.drop("liveStreams", live_id) is None:
+                return self._missing(operation, call)
+            self._forget(live_id)
+        return operation.status, b"", "", ()
+
+    def _live_thumbnail(self, operation: _Operation, call: _Call) -> _Reply:
+        """Upload (POST) or remove (DELETE) a live stream's thumbnail."""
+        if operation.method == "POST":
+            _form_file(call.upload)
+        with self._lock:
+            stream = self._live_stream(operation, call)
+            if stream is None:
+                return self._missing(operation, call)
+            name = f"thumbnail.jpg?v={secrets.token_hex(4)}"
+            live_id = stream["liveStreamId"]
+            assets = self._live_assets(
+                live_id, name if operation.method == "POST" else "thumbnail.jpg"
+            )
+            changed = {**stream, "assets": assets, "updatedAt": _now()}
+            self._store.put("liveStreams", live_id, changed)
+        return _encode(operation.status, changed)
+
+    def _complete_live_stream(self, operation: _Operation, call: _Call) -> _Reply:
+        """End the broadcast: ``live-stream.broadcast.ended`` goes to the webhooks."""
+        with self._lock:
+            stream = self._live_stream(operation, call)
+            if stream is None:
+                return self._missing(operation, call)
+            self._store.put(
+                "liveStreams", stream["liveStreamId"], {**stream, "broadcasting": False}
+            )
+        self._emit("live-stream.broadcast.ended", liveStreamId=stream["liveStreamId"])
+        return operation.status, b"", "", ()
+
+    def _list_live_streams(self, operation: _Operation, call: _Call) -> _Reply:
+        args = call.args
+        with self._lock:
+            streams = self._store.values("liveStreams")
+        chosen = [
+            stream
+            for stream in streams
+            if ("name" not in args or args["name"][-1] in stream["name"])
+            and ("streamKey" not in args or args["streamKey"][-1] == stream["streamKey"])
+        ]
+        return self._sorted_page(operation, call, chosen, "createdAt")
+
+    # player themes
+
+    def _create_player(self, operation: _Operation, call: _Call) -> _Reply:
+        player_id = "pt" + _random_id(22)
+        now = _now()
+        player: Dict[str, Any] = {**_PLAYER_DEFAULTS, "playerId": player_id}
+        player.update(createdAt=now, updatedAt=now)
+        _apply_player_changes(player, call.data)
+        with self._lock:
+            self._store.put("players", player_id, player)
+        return _encode(operation.status, player)
+
+    def _get_player(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            player = self._store.get("players", call.params["playerId"])
+        if player is None:
+            return self._missing(operation, call)
+        return _encode(operation.status, player)
+
+    def _update_player(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            player = self._store.get("players", call.params["playerId"])
+            if player is None:
+                return self._missing(operation, call)
+            changed = {**player, "updatedAt": _now()}
+            _apply_player_changes(changed, call.data)
+            self._store.put("players", player["playerId"], changed)
+        return _encode(operation.status, changed)
+
+    def _delete_player(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            if self._store.drop("players", call.params["playerId"]) is None:
+                return self._missing(operation, call)
+            self._forget(call.params["playerId"])
+        return operation.status, b"", "", ()
+
+    def _player_logo(self, operation: _Operation, call: _Call) -> _Reply:
+        """Upload (POST, with an optional ``link``) or remove (DELETE) a theme's logo."""
+        link = ""
+        if operation.method == "POST":
+            _form_file(call.upload)
+            assert call.upload is not None
+            link = call.upload.fields.get("link", "")
+        with self._lock:
+            player = self._store.get("players", call.params["playerId"])
+            if player is None:
+                return self._missing(operation, call)
+            changed = {**player, "updatedAt": _now()}
+            if operation.method == "POST":
+                logo = f"{self.url}/players/{player['playerId']}/logo.png"
+                changed["assets"] = {"logo": logo, "link": link}
+            else:
+                changed.pop("assets", None)
+            self._store.put("players", player["playerId"], changed)
+        if operation.method == "DELETE":
+            return operation.status, b"", "", ()
+        return _encode(operation.status, changed)
+
+    def _list_players(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            players = self._store.values("players")
+        return self._sorted_page(operation, call, players, "createdAt")
+
+    # watermarks
+
+    def _create_watermark(self, operation: _Operation, call: _Call) -> _Reply:
+        _form_file(call.upload)
+        watermark = {"watermarkId": "watermark_" + _random_id(22), "createdAt": _now()}
+        with self._lock:
+            self._store.put("watermarks", watermark["watermarkId"], watermark)
+        return _encode(operation.status, watermark)
+
+    def _list_watermarks(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            watermarks = self._store.values("watermarks")
+        return self._sorted_page(operation, call, watermarks, "createdAt")
+
+    def _delete_watermark(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            if self._store.drop("watermarks", call.params["watermarkId"]) is None:
+                return self._missing(operation, call)
+            self._forget(call.params["watermarkId"])
+        return operation.status, b"", "", ()
+
+    # webhooks
+
+    def _create_webhook(self, operation: _Operation, call: _Call) -> _Reply:
+        url = _string_field(call.data, "url")
+        if self._strict and not loopback_url(url):  # not strict: kept, never called
+            raise _attribute_problem("url", "This emulator only calls webhooks on loopback.")
+        events = call.data["events"]
+        if not isinstance(events, list) or not events or not all(e in _EVENTS for e in events):
+            choices = ", ".join(f'"{event}"' for event in sorted(_EVENTS))
+            raise _attribute_problem("events", f"This attribute must list events among {choices}.")
+        webhook: Dict[str, Any] = {
+            "webhookId": "webhook_" + _random_id(22),
+            "createdAt": _now(),
+            "events": list(dict.fromkeys(events)),
+            "url": url,
+            "signatureSecret": secrets.token_hex(16),
+        }
+        with self._lock:
+            self._store.put("webhooks", webhook["webhookId"], webhook)
+        return _encode(operation.status, webhook)
+
+    def _get_webhook(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            webhook = self._store.get("webhooks", call.params["webhookId"])
+        if webhook is None:
+            return self._missing(operation, call)
+        return _encode(operation.status, webhook)
+
+    def _delete_webhook(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            if self._store.drop("webhooks", call.params["webhookId"]) is None:
+                return self._missing(operation, call)
+            self._forget(call.params["webhookId"])
+        return operation.status, b"", "", ()
+
+    def _list_webhooks(self, operation: _Operation, call: _Call) -> _Reply:
+        wanted = call.args.get("events", [""])[-1]
+        with self._lock:
+            hooks = self._store.values("webhooks")
+        chosen = [hook for hook in hooks if not wanted or wanted in hook["events"]]
+        return self._paged(operation, call, chosen, operation.template)
+
+    # upload tokens
+
+    def _create_upload_token(self, operation: _Operation, call: _Call) -> _Reply:
+        ttl = call.data.get("ttl", 0)
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= 2147483647:
+            raise _attribute_problem("ttl", "This attribute must be an integer from 0.")
+        token = "to" + _random_id(22)
+        now = datetime.now(timezone.utc)
+        record: Dict[str, Any] = {
+            "token": token,
+            "ttl": ttl,
+            "createdAt": now.isoformat(timespec="seconds"),
+        }
+        if ttl:
+            record["expiresAt"] = (now + timedelta(seconds=ttl)).isoformat(timespec="seconds")
+        with self._lock:
+            self._store.put("uploadTokens", token, record)
+            self._upload_tokens[token] = monotonic() + ttl if ttl else None
+        return _encode(operation.status, record)
+
+    def _get_upload_token(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            record = self._store.get("uploadTokens", call.params["uploadToken"])
+        if record is None:
+            return self._missing(operation, call)
+        return _encode(operation.status, record)
+
+    def _delete_upload_token(self, operation: _Operation, call: _Call) -> _Reply:
+        token = call.params["uploadToken"]
+        with self._lock:
+            if self._store.drop("uploadTokens", token) is None:
+                return self._missing(operation, call)
+            self._upload_tokens.pop(token, None)
+            self._forget(token)
+        return operation.status, b"", "", ()
+
+    def _list_upload_tokens(self, operation: _Operation, call: _Call) -> _Reply:
+        with self._lock:
+            records = self._store.values("uploadTokens")
+        return self._sorted_page(operation, call, records, "createdAt")
+
+    # tags
+
+    def _list_tags(self, operation: _Operation, call: _Call) -> _Reply:
+        """The tags of the stored videos, each with how many videos carry it."""
+        with self._lock:
+            counts = Counter(tag for video in self._videos.values() for tag in video["tags"])
+        wanted = call.args.get("value", [""])[-1]
+        tags = [
+            {"value": tag, "videoCount": count} for tag, count in counts.items() if wanted in tag
+        ]
+        return self._sorted_page(operation, call, tags, "value")
+
+    # summaries
+
+    def _create_summary(self, operation: _Operation, call: _Call) -> _Reply:
+        video_id = _string_field(call.data, "videoId")
+        origin = call.data.get("origin", "api")
+        if origin not in ("auto", "api"):
+            raise _attribute_problem("origin", 'This value must be one of "api", "auto".')
+        with self._lock:
+            if self._strict and video_id not in self._videos:
+                raise _Reject(404, _problem(404, _NOT_FOUND_TYPE, _NOT_FOUND_TITLE, "videoId"))
+            for summary in self._store.table("summaries").values():
+                if summary["videoId"] == video_id:
+                    raise _Reject(409, self._conflict)
+            now = _now()
+            summary = {
+                "summaryId": "summary_" + _random_id(22),
+                "createdAt": now,
+                "updatedAt": now,
+                "videoId": video_id,
+                "origin": origin,
+                "sourceStatus": "completed",
+            }
+            self._store.put("summaries", summary["summaryId"], summary)
+            self._store.put("summarySources", summary["summaryId"], dict(_SUMMARY_SOURCE))
+        self._emit("video.summary.generated", videoId=video_id, summaryId=summary["summaryId"])
+        return _encode(operation.status, summary)
+
+    def _list_summaries(self, operation: _Operation, call: _Call) -> _Reply:
+        args = call.args
+        with self._lock:
+            summaries = self._store.values("summaries")
+        chosen = [
+            summary
+            for summary in summaries
+            if all(
+                name not in args or args[name][-1] == summary[name]
+                for name in ("videoId", "origin", "sourceStatus")
+            )
+        ]
+        return self._sorted_page(operation, call, chosen, "createdAt")
+
+    def _delete_summary(self, operation: _Operation, call: _Call) -> _Reply:
+        summary_id = call.params["summaryId"]
+        with self._lock:
+            if self._store.drop("summaries", summary_id) is None:
+                return self._missing(operation, call)
+            self._store.drop("summarySources", summary_id)
+            self._forget(summary_id)
+        return operation.status, b"", "", ()
+
+    def _summary_source(self, operation: _Operation, call: _Call) -> _Reply:
+        """Get (GET) or change (PATCH) the abstract and takeaways of a summary."""
+        summary_id = call.params["summaryId"]
+        data = call.data
+        if "abstract" in data and not isinstance(data["abstract"], str):
+            raise _attribute_problem("abstract", "This attribute must be a string.")
+        if "takeaways" in data and not _is_tags(data["takeaways"]):
+            raise _attribute_problem("takeaways", "This attribute must be an array of strings.")
+        with self._lock:
+            source = self._store.get("summarySources", summary_id)
+            if source is None:
+                return self._missing(operation, call)
+            if operation.method == "PATCH":
+                source = {**source, **{k: data[k] for k in ("abstract", "takeaways") if k in data}}
+                self._store.put("summarySources", summary_id, source)
+                summary = self._store.get("summaries", summary_id)
+                self._store.put("summaries", summary_id, {**summary, "updatedAt": _now()})
+        return _encode(operation.status, source)
+
+    # analytics: synthetic, deterministic data for valid parameters
+
+    def _metrics(self, operation: _Operation, call: _Call) -> _Reply:
+        metric, aggregation = call.params["metric"], call.params["aggregation"]
+        start, end = _timeframe(call.args)
+        value = float(_synthetic(metric, aggregation, start.isoformat()) % 1000)
+        context = {
+            "metric": metric,
+            "aggregation": aggregation,
+            "timeframe": {"from": _iso(start), "to": _iso(end)},
+        }
+        return _encode(operation.status, {"context": context, "data": value})
+
+    def _buckets(self, operation: _Operation, call: _Call) -> _Reply:
+        metric, breakdown = call.params["metric"], call.params["breakdown"]
+        start, end = _timeframe(call.args)
+        with self._lock:
+            ids = list(self._videos)[:50]
+        values = _DIMENSIONS.get(breakdown) or ids or ["vi" + "0" * 22]
+        data = [
+            {"dimensionValue": value, "metricValue": _synthetic(metric, value) % 100}
+            for value in values
+        ]
+        context = {"metric": metric, "breakdown": breakdown, "timeframe": _frame(start, end)}
+        path = f"/data/buckets/{metric}/{breakdown}"
+        return self._sorted_page(operation, call, data, "metricValue", path, {"context": context})
+
+    def _timeseries(self, operation: _Operation, call: _Call) -> _Reply:
+        metric = call.params["metric"]
+        start, end = _timeframe(call.args)
+        interval = call.args.get("interval", ["hour"])[-1]
+        step = {"minute": 60, "hour": 3600, "day": 86400}[interval]
+        count = min(int((end - start).total_seconds() // step), MAX_POINTS)
+        data = [
+            {
+                "emittedAt": _iso(start + timedelta(seconds=step * n)),
+                "metricValue": _synthetic(metric, str(n)) % 100,
+            }
+            for n in range(count)
+        ]
+        context = {"metric": metric, "interval": interval, "timeframe": _frame(start, end)}
+        path = f"/data/timeseries/{metric}"
+        return self._sorted_page(operation, call, data, "emittedAt", path, {"context": context})
 
     # -- uploads: parts checked and assembled as api.video does -----------------------------
 
@@ -1596,7 +2371,7 @@ class Emulator:
                     )
                 video = _new_video(self.url, {})
                 video_id = video["videoId"]
-                self._videos[video_id] = video
+                self._store.put("videos", video_id, video)
         return self._receive(operation, video_id, form, path, size, where)
 
     def _receive(
@@ -1625,6 +2400,8 @@ class Emulator:
             with self._lock:
                 upload.sha256, upload.size, upload.state = digest, total, "uploaded"
                 upload.playable = self.encode_immediately
+            if upload.playable:
+                self._encoded(video_id)
         with self._lock:
             video = self._videos.get(video_id)
             if video is None:  # deleted meanwhile
@@ -1767,3 +2544,170 @@ _ENCODED_METADATA: Dict[str, Any] = {
 }
 
 _PAGING = frozenset({"currentPage", "pageSize"})
+
+
+# -- helpers of the stateful resources ---------------------------------------------------------
+
+MAX_DELETED = 10000  # deleted ids remembered (for their 404 when not strict)
+MAX_POINTS = 1000  # the most points a synthetic time series has
+_TIMECODE = re.compile(r"[0-9]{2}:[0-5][0-9]:[0-5][0-9](\.[0-9]{1,3})?")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+_NOT_FOUND_TYPE = REFERENCE + "resource-not-found"
+_NOT_FOUND_TITLE = "The requested resource was not found."
+_EVENTS = frozenset(
+    {
+        "live-stream.broadcast.started",
+        "live-stream.broadcast.ended",
+        "video.source.recorded",
+        "video.encoding.quality.completed",
+        "video.caption.generated",
+        "video.summary.generated",
+    }
+)
+_LANGUAGE_NAMES = {
+    "en": "English",
+    "fr": "Français",
+    "de": "Deutsch",
+    "es": "Español",
+    "it": "Italiano",
+    "nl": "Nederlands",
+    "pt": "Português",
+    "ja": "日本語",
+    "zh": "中文",
+}
+_PLAYER_DEFAULTS: Dict[str, Any] = {
+    "name": "",
+    "text": "rgba(255, 255, 255, .95)",
+    "link": "rgba(255, 0, 0, .95)",
+    "linkHover": "rgba(255, 255, 255, .75)",
+    "linkActive": "rgba(255, 0, 0, .75)",
+    "trackPlayed": "rgba(255, 255, 255, .95)",
+    "trackUnplayed": "rgba(255, 255, 255, .1)",
+    "trackBackground": "rgba(0, 0, 0, 0)",
+    "backgroundTop": "rgba(72, 4, 45, 1)",
+    "backgroundBottom": "rgba(94, 95, 89, 1)",
+    "backgroundText": "rgba(255, 255, 255, .95)",
+    "enableApi": True,
+    "enableControls": True,
+    "forceAutoplay": False,
+    "hideTitle": False,
+    "forceLoop": False,
+}
+_SUMMARY_SOURCE = {
+    "abstract": "A summary made by the emulator.",
+    "takeaways": ["The emulator keeps state.", "Webhooks are signed."],
+}
+_DIMENSIONS = {
+    "media-type": ["video", "live-stream"],
+    "continent": ["EU", "NA", "AS"],
+    "country": ["FR", "US", "JP"],
+    "device-type": ["computer", "phone", "tablet"],
+    "operating-system": ["windows", "macos", "android", "ios"],
+    "browser": ["chrome", "firefox", "safari"],
+    "referrer": ["https://example.com/"],
+}
+_QUALITIES = ("240p", "360p", "480p", "720p")
+
+
+def _random_id(length: int) -> str:
+    return "".join(secrets.choice(_ID_CHARACTERS) for _ in range(length))
+
+
+def _sort_key(value: Any) -> Tuple[int, Any]:
+    """Missing values last, without comparing None to strings or numbers."""
+    return (1, 0) if value is None else (0, value)
+
+
+def _form_file(form: _Form | None) -> Tuple[str, int]:
+    """The one file of a (non-source) upload: a thumbnail, a caption, a logo, a watermark."""
+    _, path, size, _ = _uploaded_file(form)
+    return path, size
+
+
+def _track_kind(operation: _Operation) -> str:
+    return "captions" if "/captions" in operation.template else "chapters"
+
+
+def _check_language(language: str) -> None:
+    if not _LANGUAGE.fullmatch(language):
+        raise _Reject(
+            400,
+            _problem(
+                400,
+                _INVALID_ATTRIBUTE,
+                "An attribute is invalid.",
+                "language",
+                detail='The "language" attribute must contain only letters and dashes '
+                '(for example "fr", "fr-BE").',
+            ),
+        )
+
+
+def _apply_live_changes(stream: Dict[str, Any], data: Dict[str, Any]) -> None:
+    for name, (valid, expected) in _LIVE_FIELDS.items():
+        if name in data:
+            if not valid(data[name]):
+                raise _attribute_problem(name, f"This attribute must be {expected}.")
+            stream[name] = data[name]
+    if stream.get("playerId", "") is None:
+        del stream["playerId"]
+
+
+def _is_restreams(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(item, dict)
+        and isinstance(item.get("name"), str)
+        and isinstance(item.get("serverUrl"), str)
+        and isinstance(item.get("streamKey"), str)
+        for item in value
+    )
+
+
+_LIVE_FIELDS: Dict[str, Tuple[Callable[[Any], bool], str]] = {
+    "name": (_is_string, "a string"),
+    "public": (_is_boolean, "a boolean"),
+    "playerId": (_is_optional_string, "a string"),
+    "restreams": (_is_restreams, "an array of name, serverUrl and streamKey strings"),
+}
+
+
+def _apply_player_changes(player: Dict[str, Any], data: Dict[str, Any]) -> None:
+    for name, default in _PLAYER_DEFAULTS.items():
+        if name in data:
+            valid = _is_boolean if isinstance(default, bool) else _is_string
+            if not valid(data[name]):
+                kind = "a boolean" if isinstance(default, bool) else "a string"
+                raise _attribute_problem(name, f"This attribute must be {kind}.")
+            player[name] = data[name]
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
+
+
+def _timeframe(args: Dict[str, List[str]]) -> Tuple[datetime, datetime]:
+    """The analytics window: ``from`` (default a day ago) to ``to`` (default now)."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    start = _parse_time(args["from"][-1]) if "from" in args else now - timedelta(days=1)
+    end = _parse_time(args["to"][-1]) if "to" in args else now
+    assert start is not None and end is not None  # _check_query refused bad ones
+    if start > end:
+        raise _query_problem("from", "A query parameter is invalid.", detail="It is after to.")
+    return start, end
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _frame(start: datetime, end: datetime) -> Dict[str, str]:
+    return {"from": _iso(start), "to": _iso(end)}
+
+
+def _synthetic(*parts: str) -> int:
+    """A stable number for the parameters, so the same query answers the same data."""
+    return int.from_bytes(hashlib.sha256("/".join(parts).encode()).digest()[:4], "big")

@@ -594,10 +594,13 @@ class ApiClient:
         operation = request.operation
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if debug else 0.0
-        timeout = self.configuration.timeout if request.timeout is None else request.timeout
-        total = check_timeout(timeout)[0]  # refused here, before any credential is fetched
+        timeout = request.timeout
+        if timeout is None:
+            timeout = self.configuration.timeout  # checked when it was set
+        else:
+            check_timeout(timeout)  # refused here, before any credential is fetched
         if not isinstance(timeout, tuple):  # one number: the whole call, retries included
-            request.deadline = time.monotonic() + total
+            request.deadline = time.monotonic() + timeout
         body = request.body
         replay_safe = operation.replay_safe and getattr(body, "replayable", True)
         headers = request.headers
@@ -673,11 +676,16 @@ class ApiClient:
         length = response.length_remaining  # Content-Length, as urllib3 parsed it
         if length is not None and length > MAX_JSON_BYTES:
             self._refuse(response, f"body of {length} bytes is larger than {MAX_JSON_BYTES}")
-        # urllib3 2's read1 returns what has arrived, so that a slow drip meets the deadline.
+        # The usual case: a known size under the cap, no encoding to expand it, no deadline.
+        whole = deadline is None and length is not None
+        whole = whole and "Content-Encoding" not in response.headers
+        # Else urllib3 2's read1 returns what has arrived, so that a drip meets the deadline.
         read = getattr(response, "read1", response.read)
         chunks: List[bytes] = []
         size = 0
         try:
+            if whole:
+                return response.read()
             while True:
                 if deadline is not None and time.monotonic() > deadline:
                     response.close()

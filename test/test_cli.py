@@ -631,68 +631,59 @@ def test_list_all_prints_json_lines_across_pages(emulator: Emulator) -> None:
     assert sent(emulator) == pages
 
 
-def resource_calls(video_id: str) -> List[Tuple[List[str], Callable[[video_api.ApiClient], Any]]]:
-    """(command, the same call through the SDK) for the other resources' actions."""
-    stream, player, hook, token = "li400mYKSgQ6xs7", "pl45d5vFFGrfdXp", "whx1", "to1"
-    event = "video.encoding.quality.completed"
+class Account(Dict[str, str]):
+    """The ids of one side's resources: a video with English captions and French chapters,
+    a live stream, a player theme, a webhook (on loopback) and an upload token."""
+
+
+ACCOUNT = ("video", "stream", "player", "hook", "token")
+
+
+def make_account(client: video_api.ApiClient) -> Account:
+    video_id = VideosApi(client).create({"title": "Maths", "tags": ["maths"]}).video_id
+    vtt = Path(f"{video_id}.vtt")  # in the working directory
+    vtt.write_bytes(b"WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nHello\n")
+    try:
+        CaptionsApi(client).upload(video_id, "en", str(vtt))
+        ChaptersApi(client).upload(video_id, "fr", str(vtt))
+    finally:
+        vtt.unlink()
+    hook = {"events": [EVENT], "url": "http://127.0.0.1:9/hook"}
+    return Account(
+        video=video_id,
+        stream=LiveStreamsApi(client).create({"name": "Show"}).live_stream_id or "",
+        player=PlayerThemesApi(client).create({"name": "Dark"}).player_id or "",
+        hook=WebhooksApi(client).create(hook).webhook_id or "",
+        token=UploadTokensApi(client).create_token({"ttl": 0}).token or "",
+    )
+
+
+EVENT = "video.encoding.quality.completed"
+Call = Tuple[List[str], Callable[[video_api.ApiClient], Any]]
+
+
+def reading_calls(ids: Account) -> List[Call]:
+    """(command, the same call through the SDK) for actions that change nothing."""
+    video_id, stream, player, hook, token = (ids[k] for k in ACCOUNT)
     return [
         (["live-streams", "list", "--name", "Show"], lambda c: LiveStreamsApi(c).list(name="Show")),
         (["live-streams", "get", stream], lambda c: LiveStreamsApi(c).get(stream)),
-        (
-            ["live-streams", "create", "--name", "Show", "--public"],
-            lambda c: LiveStreamsApi(c).create({"name": "Show", "public": True}),
-        ),
-        (
-            ["live-streams", "update", stream, "--name", "Live"],
-            lambda c: LiveStreamsApi(c).update(stream, {"name": "Live"}),
-        ),
-        (["live-streams", "delete", stream], lambda c: LiveStreamsApi(c).delete(stream)),
         (["player-themes", "list"], lambda c: PlayerThemesApi(c).list()),
         (["player-themes", "get", player], lambda c: PlayerThemesApi(c).get(player)),
-        (
-            ["player-themes", "create", "--name", "Dark", "--link", "#fff", "--no-hide-title"],
-            lambda c: PlayerThemesApi(c).create(
-                {"name": "Dark", "link": "#fff", "hideTitle": False}
-            ),
-        ),
-        (
-            ["player-themes", "update", player, "--force-loop"],
-            lambda c: PlayerThemesApi(c).update(player, {"forceLoop": True}),
-        ),
-        (["player-themes", "delete", player], lambda c: PlayerThemesApi(c).delete(player)),
-        (["webhooks", "list", "--events", event], lambda c: WebhooksApi(c).list(events=event)),
+        (["webhooks", "list", "--events", EVENT], lambda c: WebhooksApi(c).list(events=EVENT)),
         (["webhooks", "get", hook], lambda c: WebhooksApi(c).get(hook)),
-        (
-            ["webhooks", "create", "--event", event, "--url", "https://example.com/hook"],
-            lambda c: WebhooksApi(c).create({"events": [event], "url": "https://example.com/hook"}),
-        ),
-        (["webhooks", "delete", hook], lambda c: WebhooksApi(c).delete(hook)),
         (
             ["upload-tokens", "list", "--sort-by", "ttl"],
             lambda c: UploadTokensApi(c).list(sort_by="ttl"),
         ),
         (["upload-tokens", "get", token], lambda c: UploadTokensApi(c).get_token(token)),
-        (
-            ["upload-tokens", "create", "--ttl", "60"],
-            lambda c: UploadTokensApi(c).create_token({"ttl": 60}),
-        ),
-        (
-            ["upload-tokens", "delete-token", token],
-            lambda c: UploadTokensApi(c).delete_token(token),
-        ),
         (["captions", "list", video_id], lambda c: CaptionsApi(c).list(video_id)),
         (["captions", "get", video_id, "en"], lambda c: CaptionsApi(c).get(video_id, "en")),
-        (
-            ["captions", "update", video_id, "en", "--default"],
-            lambda c: CaptionsApi(c).update(video_id, "en", {"default": True}),
-        ),
-        (["captions", "delete", video_id, "en"], lambda c: CaptionsApi(c).delete(video_id, "en")),
         (
             ["chapters", "list", video_id, "--page-size", "5"],
             lambda c: ChaptersApi(c).list(video_id, page_size=5),
         ),
         (["chapters", "get", video_id, "fr"], lambda c: ChaptersApi(c).get(video_id, "fr")),
-        (["chapters", "delete", video_id, "fr"], lambda c: ChaptersApi(c).delete(video_id, "fr")),
         (["tags", "list", "--value", "maths"], lambda c: TagsApi(c).list(value="maths")),
         (
             shlex.split(
@@ -710,21 +701,110 @@ def resource_calls(video_id: str) -> List[Tuple[List[str], Callable[[video_api.A
     ]
 
 
-def test_every_resource_runs_as_the_sdk_does(emulator: Emulator) -> None:
+def changing_calls(ids: Account) -> List[Call]:
+    """(command, the same call through the SDK) for actions that create, change or delete."""
+    video_id, stream, player, hook, token = (ids[k] for k in ACCOUNT)
+    return [
+        (
+            ["live-streams", "create", "--name", "Show", "--public"],
+            lambda c: LiveStreamsApi(c).create({"name": "Show", "public": True}),
+        ),
+        (
+            ["live-streams", "update", stream, "--name", "Live"],
+            lambda c: LiveStreamsApi(c).update(stream, {"name": "Live"}),
+        ),
+        (
+            ["player-themes", "create", "--name", "Dark", "--link", "#fff", "--no-hide-title"],
+            lambda c: PlayerThemesApi(c).create(
+                {"name": "Dark", "link": "#fff", "hideTitle": False}
+            ),
+        ),
+        (
+            ["player-themes", "update", player, "--force-loop"],
+            lambda c: PlayerThemesApi(c).update(player, {"forceLoop": True}),
+        ),
+        (
+            ["webhooks", "create", "--event", EVENT, "--url", "https://example.com/hook"],
+            lambda c: WebhooksApi(c).create({"events": [EVENT], "url": "https://example.com/hook"}),
+        ),
+        (
+            ["upload-tokens", "create", "--ttl", "60"],
+            lambda c: UploadTokensApi(c).create_token({"ttl": 60}),
+        ),
+        (
+            ["captions", "update", video_id, "en", "--default"],
+            lambda c: CaptionsApi(c).update(video_id, "en", {"default": True}),
+        ),
+        (["webhooks", "delete", hook], lambda c: WebhooksApi(c).delete(hook)),
+        (
+            ["upload-tokens", "delete-token", token],
+            lambda c: UploadTokensApi(c).delete_token(token),
+        ),
+        (["captions", "delete", video_id, "en"], lambda c: CaptionsApi(c).delete(video_id, "en")),
+        (["chapters", "delete", video_id, "fr"], lambda c: ChaptersApi(c).delete(video_id, "fr")),
+        (["live-streams", "delete", stream], lambda c: LiveStreamsApi(c).delete(stream)),
+        (["player-themes", "delete", player], lambda c: PlayerThemesApi(c).delete(player)),
+    ]
+
+
+#: What differs between two objects made alike a moment apart (besides their ids).
+VOLATILE = ("createdAt", "updatedAt", "expiresAt", "streamKey", "signatureSecret")
+
+
+def as_made_by_the_cli(expected: str, printed: str, swaps: Dict[str, str]) -> str:
+    """The SDK side's JSON with the CLI side's ids, and with the values that differ between
+    two objects made alike (a create's id, times, secrets) taken from what the CLI printed."""
+    for ours, theirs in swaps.items():
+        expected = expected.replace(ours, theirs)
+    try:
+        shown, wanted = json.loads(printed), json.loads(expected)
+    except ValueError:
+        return expected
+    if isinstance(shown, dict) and isinstance(wanted, dict):
+        for name in [*VOLATILE, "liveStreamId", "playerId", "webhookId", "token"]:
+            if isinstance(shown.get(name), str) and isinstance(wanted.get(name), str):
+                expected = expected.replace(wanted[name], shown[name])
+    return expected
+
+
+def test_every_resource_runs_as_the_sdk_does(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each action sends what the SDK's method sends and prints what it returns, as JSON
-    (nothing for an empty answer). The commands run four at a time, to keep this quick."""
-    calls = resource_calls("vi4k0jvEUuaTdRAEjQ4Jfrgz")
-    with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda call: outcome(api(emulator, *call[0])), calls))
-    cli = sorted(sent(emulator), key=repr)
-    emulator.clear()
+    (nothing for an empty answer). The commands run four at a time, to keep this quick.
+    Actions that change nothing run for both on the same resources; the others on two
+    accounts made alike, the CLI's and the SDK's, compared with the ids swapped."""
+    monkeypatch.chdir(tmp_path)
     with sdk(emulator) as client:
-        answers = [call(client) for _, call in calls]
-    expected = [("" if answer is None else as_json(answer), "", 0) for answer in answers]
-    assert dict(zip([" ".join(c[0]) for c in calls], results)) == dict(
-        zip([" ".join(c[0]) for c in calls], expected)
-    )
-    assert cli == sorted(sent(emulator), key=repr)
+        theirs, ours = make_account(client), make_account(client)
+    swapped = {ours[name]: theirs[name] for name in ours}
+    phases = [
+        (reading_calls(theirs), reading_calls(theirs), {}),
+        (changing_calls(theirs), changing_calls(ours), swapped),
+    ]
+    for calls, same, swaps in phases:
+        emulator.clear()
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(lambda call: outcome(api(emulator, *call[0])), calls))
+        cli_sent = sent(emulator)
+        emulator.clear()
+        with sdk(emulator) as client:
+            answers = [call(client) for _, call in same]
+        names = [" ".join(c[0]) for c in calls]
+        expected = [
+            (
+                "" if answer is None else as_made_by_the_cli(as_json(answer), result[0], swaps),
+                "",
+                0,
+            )
+            for answer, result in zip(answers, results)
+        ]
+        assert dict(zip(names, results)) == dict(zip(names, expected))
+        sdk_sent = [
+            (method, as_made_by_the_cli(path, "", swaps), body)
+            for method, path, body in sent(emulator)
+        ]
+        assert sorted(cli_sent, key=repr) == sorted(sdk_sent, key=repr)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ whose first line is ``# not-run`` is skipped.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
-from typing import Dict, List, Set, Tuple
+from typing import Dict, Iterator, List, Set, Tuple
 
 import pytest
 
@@ -89,13 +90,45 @@ def refresh_token_from(emulator: Emulator) -> str:
         return str(json.load(response)["refresh_token"])
 
 
+def api_call(emulator: Emulator, method: str, path: str, payload: object = None) -> object:
+    """One call with the standard library, for what an example expects the account to hold."""
+    request = urllib.request.Request(
+        emulator.url + path,
+        method=method,
+        data=None if payload is None else json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", "Authorization": "Basic " + basic(emulator)},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+def basic(emulator: Emulator) -> str:
+    return base64.b64encode(f"{emulator.api_key}:".encode()).decode()
+
+
 def as_run_here(code: str, emulator: Emulator) -> str:
-    """The block with its placeholders pointed at the emulator; nothing else changes."""
+    """The block with its placeholders pointed at the emulator; nothing else changes.
+
+    The emulator holds the spec's example account (``Emulator(examples=True)``), so the ids
+    of the spec's examples exist. Where the spec gives no example id, the generator writes
+    a ``<name>_example`` placeholder: a webhook's becomes one made here (on loopback, never
+    called), a discarded video's a video made and deleted here. A discarded-video example
+    on an id of the account finds that video deleted first, as the API would need."""
     for host in HOSTS:
         code = code.replace(host, emulator.url)
     code = code.replace("YOUR_API_KEY", emulator.api_key)
     if "YOUR_REFRESH_TOKEN" in code:
         code = code.replace("YOUR_REFRESH_TOKEN", refresh_token_from(emulator))
+    if "'webhook_id_example'" in code:
+        payload = {"url": "http://127.0.0.1:9/hook", "events": ["video.encoding.quality.completed"]}
+        hook = api_call(emulator, "POST", "/webhooks", payload)
+        code = code.replace("'webhook_id_example'", repr(hook["webhookId"]))  # type: ignore[index]
+    if "'video_id_example'" in code:
+        video = api_call(emulator, "POST", "/videos", {"title": "Discarded"})
+        code = code.replace("'video_id_example'", repr(video["videoId"]))  # type: ignore[index]
+    for video_id in re.findall(r"_discarded\(video_id='(\w+)'", code):
+        api_call(emulator, "DELETE", f"/videos/{video_id}")
     return code
 
 
@@ -111,6 +144,13 @@ def test_the_docs_have_examples() -> None:
         assert methods and len(python_blocks(text)) >= len(methods), class_name
     for name in models.__all__:
         assert f"docs/models/{name}.md" in pages
+
+
+@pytest.fixture
+def emulator() -> Iterator[Emulator]:
+    """An emulator holding the spec's example account, fresh for each block."""
+    with Emulator(examples=True) as running:
+        yield running
 
 
 @pytest.mark.parametrize(("path", "index", "code"), block_cases())

@@ -27,8 +27,10 @@ import yaml
 from video_api.testing import Emulator, Fault
 from video_api.testing.emulator import (
     JSON_BODY_LIMIT,
+    MAX_COUNTED_PATHS,
     MAX_RECORDED,
     MAX_RECORDED_PATHS,
+    MAX_RECORDED_TOTAL,
     RECORDED_BODY_LIMIT,
 )
 
@@ -628,11 +630,17 @@ def operation_request(
     ids = resource_ids(emulator, template) if method != "POST" or "{videoId}" in template else {}
     if method == "POST" and template != "/videos/{videoId}/source":
         ids.update(resource_ids(emulator, template.rsplit("/", 1)[0]))
+    if template == "/upload":
+        ids["token"] = emulator.create_upload_token()
     for parameter in parameters:
         if parameter["in"] == "path":
             value = ids.get(parameter["name"]) or parameter_value(parameter)
             path = path.replace("{" + parameter["name"] + "}", urllib.parse.quote(value))
-    required = [(p["name"], parameter_value(p)) for p in parameters if p.get("required")]
+    required = [
+        (p["name"], ids.get(p["name"]) or parameter_value(p))
+        for p in parameters
+        if p.get("required")
+    ]
     query = [(name, value) for name, value in required if "{" + name + "}" not in template]
     if query:
         path += "?" + urllib.parse.urlencode(query)
@@ -660,7 +668,7 @@ def operation_request(
 
 @pytest.fixture
 def strict_emulator() -> Iterator[Emulator]:
-    with Emulator(strict=True) as emulator:
+    with Emulator() as emulator:
         yield emulator
 
 
@@ -782,14 +790,36 @@ def test_basic_scheme_name_is_case_insensitive(video_api_emulator: Emulator) -> 
 
 
 def test_upload_with_a_token_needs_no_credentials(video_api_emulator: Emulator) -> None:
+    token = video_api_emulator.create_upload_token()
     status, _, _ = call(
         video_api_emulator,
         "POST",
-        "/upload?token=to1tcmSFHeYY5KzyhOqVKMKb",
+        f"/upload?token={token}",
         multipart(),
         {"Content-Type": MULTIPART},
     )
     assert status == 201
+
+
+def test_the_example_account_holds_the_specs_example_ids() -> None:
+    """``Emulator(examples=True)``: the objects the reference's examples name exist."""
+    with Emulator(examples=True) as emulator:
+        for path in (
+            "/videos/vi4k0jvEUuaTdRAEjQ4Jfrgz",
+            "/videos/vi4k0jvEUuaTdRAEjQ4Prklg/captions/en",
+            "/videos/vi4k0jvEUuaTdRAEjQ4Jfrgz/chapters/en",
+            "/live-streams/li400mYKSgQ6xs7taUeSaEKr",
+            "/players/pl45d5vFFGrfdsdsd156dGhh",
+            "/upload-tokens/to1tcmSFHeYY5KzyhOqVKMKb",
+            "/summaries/summary_1CGHWuXjhxmeH4WiZ51234/source",
+        ):
+            assert call(emulator, "GET", path, headers=BASIC)[0] == 200, path
+        watermarks = json.loads(call(emulator, "GET", "/watermarks", headers=BASIC)[2])["data"]
+        assert [w["watermarkId"] for w in watermarks] == ["watermark_1BWr2L5MTQwxGkuxKjzh6i"]
+        upload = "/upload?token=to1tcmSFHeYY5KzyhOqVKMKb"
+        assert call(emulator, "POST", upload, multipart(), {"Content-Type": MULTIPART})[0] == 201
+    with Emulator() as empty:
+        assert call(empty, "GET", "/videos/vi4k0jvEUuaTdRAEjQ4Jfrgz", headers=BASIC)[0] == 404
 
 
 def test_upload_without_its_token_is_refused(video_api_emulator: Emulator) -> None:
@@ -817,40 +847,47 @@ def test_auth_answers_carry_no_rate_limit_headers(video_api_emulator: Emulator) 
 
 
 @pytest.mark.parametrize(
-    ("path", "field"),
+    "path",
     [
-        ("/players/plEcho0123456789", "playerId"),
-        ("/live-streams/liEcho0123456789", "liveStreamId"),
-        ("/webhooks/webhookEcho0123456789", "webhookId"),
-        ("/upload-tokens/toEcho0123456789", "token"),
+        "/players/plMadeUp0123456789",
+        "/live-streams/liMadeUp0123456789",
+        "/webhooks/webhookMadeUp0123456789",
+        "/upload-tokens/toMadeUp0123456789",
+        "/videos/viMadeUp0123456789/captions/en",
     ],
 )
-def test_answer_echoes_the_id_of_the_path(
-    video_api_emulator: Emulator, path: str, field: str
-) -> None:
-    raw = call(video_api_emulator, "GET", path, headers=BASIC)[2]
-    assert json.loads(raw)[field] == path.rsplit("/", 1)[1]
+def test_a_made_up_id_is_the_specs_404(video_api_emulator: Emulator, path: str) -> None:
+    """The emulator holds only what was created on it: any other id is not found."""
+    status, _, raw = call(video_api_emulator, "GET", path, headers=BASIC)
+    assert (status, json.loads(raw)["status"]) == (404, 404)
+    assert json.loads(raw)["type"].endswith("/resource-not-found")
 
 
-def test_echoed_id_is_spliced_everywhere_the_example_had_it(video_api_emulator: Emulator) -> None:
-    raw = call(video_api_emulator, "GET", "/videos/viEcho0123456789/captions/en", headers=BASIC)[2]
-    assert json.loads(raw)["src"] == "https://cdn.api.video/vod/viEcho0123456789/captions/en.vtt"
+def test_created_resources_answer_with_their_own_id(video_api_emulator: Emulator) -> None:
+    created = call(video_api_emulator, "POST", "/players", '{"name": "Dark"}', headers=BASIC)
+    player = json.loads(created[2])
+    raw = call(video_api_emulator, "GET", f"/players/{player['playerId']}", headers=BASIC)[2]
+    assert json.loads(raw) == player
 
 
-def test_static_pagination_links_point_to_the_emulator(video_api_emulator: Emulator) -> None:
+def test_pagination_links_point_to_the_emulator(video_api_emulator: Emulator) -> None:
     raw = call(video_api_emulator, "GET", "/players", headers=BASIC)[2]
     uris = [link["uri"] for link in json.loads(raw)["pagination"]["links"]]
     assert uris and all(uri.startswith(video_api_emulator.url + "/players?") for uri in uris)
 
 
 def test_delete_answers_204_without_body_or_content_type(video_api_emulator: Emulator) -> None:
-    status, headers, raw = call(video_api_emulator, "DELETE", "/players/pl1", headers=BASIC)
+    created = call(video_api_emulator, "POST", "/players", "{}", headers=BASIC)
+    player_id = json.loads(created[2])["playerId"]
+    path = f"/players/{player_id}"
+    status, headers, raw = call(video_api_emulator, "DELETE", path, headers=BASIC)
     assert (status, headers["Content-Type"], headers["Content-Length"], raw) == (
         204,
         None,
         None,
         b"",
     )
+    assert call(video_api_emulator, "DELETE", path, headers=BASIC)[0] == 404
 
 
 # -- the video store -------------------------------------------------------------------------
@@ -1162,6 +1199,27 @@ def test_history_keeps_a_rare_path_through_a_flood_of_another(
 def test_history_forgets_the_least_recently_requested_path(video_api_emulator: Emulator) -> None:
     send_all(video_api_emulator, [f"/nope/{number}" for number in range(MAX_RECORDED_PATHS + 1)])
     assert [r.path for r in video_api_emulator.requests[:1]] == ["/nope/1"]
+
+
+def test_history_is_bounded_in_all_and_a_rare_path_stays(video_api_emulator: Emulator) -> None:
+    login(video_api_emulator)
+    paths = [f"/nope/{number % 3}" for number in range(MAX_RECORDED_TOTAL + 100)]
+    send_all(video_api_emulator, paths)
+    recorded = video_api_emulator.requests
+    assert len(recorded) == MAX_RECORDED_TOTAL
+    assert recorded[0].path == "/auth/api-key"
+    assert video_api_emulator.count() == MAX_RECORDED_TOTAL + 101
+
+
+def test_counts_by_path_are_bounded_and_the_total_stays_exact(
+    video_api_emulator: Emulator,
+) -> None:
+    send_all(video_api_emulator, [f"/nope/{number}" for number in range(MAX_COUNTED_PATHS + 5)])
+    assert video_api_emulator.count() == MAX_COUNTED_PATHS + 5
+    assert video_api_emulator.count(method="GET") == MAX_COUNTED_PATHS + 5
+    assert video_api_emulator.count("/nope/0") == 0  # forgotten, the least recent
+    assert video_api_emulator.count(f"/nope/{MAX_COUNTED_PATHS + 4}") == 1
+    assert len(video_api_emulator._counts) == MAX_COUNTED_PATHS
 
 
 def test_recorded_bodies_are_trimmed(video_api_emulator: Emulator) -> None:

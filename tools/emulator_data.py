@@ -201,6 +201,18 @@ def request_body(spec: Json, operation: Json) -> Json | None:
     return None
 
 
+def path_examples(spec: Json, operation: Json) -> Json:
+    """The example ids of the path's parameters: the objects an example account holds."""
+    found = {}
+    for parameter in (resolve(spec, p) for p in operation.get("parameters", [])):
+        example = parameter.get(
+            "example", resolve(spec, parameter.get("schema", {})).get("example")
+        )
+        if parameter.get("in") == "path" and isinstance(example, str):
+            found[parameter["name"]] = example
+    return found
+
+
 def operation_data(spec: Json, path: str, method: str, operation: Json) -> Json:
     # The spec leaves out ``security`` on some operations that the API does protect (GET /tags);
     # only the token endpoints and an explicit ``security: []`` (POST /upload) are open.
@@ -216,6 +228,7 @@ def operation_data(spec: Json, path: str, method: str, operation: Json) -> Json:
         "success": success,
         "body": request_body(spec, operation),
         "echo": echoed(path, responses[str(success)]),
+        "path_examples": path_examples(spec, operation),
         "responses": responses,
         **query_rules(spec, operation),
     }

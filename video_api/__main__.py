@@ -97,6 +97,7 @@ Output: VIDEO_API_URL=<url> and VIDEO_API_KEY=<key> lines, then comment lines;
 Examples:
   video-api serve
   video-api serve --port 8080 --token-lifetime 60 --api-key my-test-key
+  video-api serve --data state.sqlite --examples   # kept across restarts
 """
 DEMO_EXAMPLES = """\
 Without --host or --sandbox the demo starts its own emulator and needs no key
@@ -329,13 +330,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the emulator in the foreground until SIGINT or SIGTERM."""
     from video_api.testing import Emulator
 
+    options: Dict[str, Any] = {"port": args.port, "token_lifetime": args.token_lifetime}
+    options.update(data=args.data, examples=args.examples)
     if args.api_key is None:  # the emulator's own demo key
-        emulator = Emulator(port=args.port, token_lifetime=args.token_lifetime, data=args.data)
+        emulator = Emulator(**options)
     else:
         key = _api_key(args, args.api_key, "--api-key is empty: give the key to accept")
-        emulator = Emulator(
-            port=args.port, token_lifetime=args.token_lifetime, api_keys=[key], data=args.data
-        )
+        emulator = Emulator(api_keys=[key], **options)
     done = threading.Event()
     signals = (signal.SIGINT, signal.SIGTERM)
     previous = [signal.signal(signum, lambda *_: done.set()) for signum in signals]
@@ -1062,8 +1063,9 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
         "serve",
         cmd_serve,
         "Run the local emulator until Ctrl-C.",
-        "An api.video-compatible server (the auth endpoints and GET /videos) on 127.0.0.1,\n"
-        "issuing tokens that expire and rotating refresh tokens; SIGTERM stops it too.",
+        "An api.video-compatible server on 127.0.0.1: every operation of the API, on an\n"
+        "account that keeps what is created on it (empty at the start, or --examples),\n"
+        "signed webhooks to loopback URLs, tokens that expire; SIGTERM stops it too.",
         SERVE_EXAMPLES,
         api=False,
     )
@@ -1089,6 +1091,11 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
         "--data",
         metavar="PATH",
         help="a SQLite file that keeps the emulator's state across restarts (default: memory)",
+    )
+    serve.add_argument(
+        "--examples",
+        action="store_true",
+        help="start with the objects whose ids the API reference's examples use",
     )
 
     demo = command(

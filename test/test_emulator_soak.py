@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 8
 CALLS = 2000  # per thread
@@ -168,6 +170,7 @@ def mixed_calls(client: Client, rng: random.Random, count: int, videos: List[str
         one(rng.choice(steps))
 
 
+@pytest.mark.slow  # seconds long: the quick run leaves it out
 def test_soak_8_threads_of_2000_calls_memory_flat() -> None:
     process = subprocess.Popen(
         [sys.executable, "-c", SERVER],

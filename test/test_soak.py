@@ -10,6 +10,8 @@ import threading
 import time
 from typing import Counter, Dict, List, Optional, Set
 
+import pytest
+
 import video_api
 from video_api.apis.tags.authentication_api import AuthenticationApi
 from video_api.exceptions import ApiException, BadRequestException
@@ -72,6 +74,7 @@ def settle(baseline: int, deadline: float) -> int:
     return count
 
 
+@pytest.mark.slow  # seconds long: the quick run leaves it out
 def test_soak_under_fault_mix() -> None:
     """8 threads x 500 calls, both operations, 10 % faults: all outcomes documented."""
     with Emulator() as emulator:

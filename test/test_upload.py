@@ -264,6 +264,7 @@ def test_a_lost_answer_to_the_last_part_is_not_a_failure(
     assert emulator.uploaded_sha256(video_id) == sha256(data)
 
 
+@pytest.mark.slow  # seconds long: the quick run leaves it out
 def test_a_300_mib_file_arrives_whole_through_a_reset_and_a_503(
     api: VideosApi, emulator: Emulator, tmp_path: Path
 ) -> None:

@@ -168,41 +168,57 @@ class MultipartBody:
 
     Iterating it yields the encoded body from the start, so a retry sends it again: a file
     is read again from where it started. A stream that cannot seek is read once only, and
-    such a body is not ``replayable``.
+    such a body is not ``replayable``. A file field may also be a :class:`MultipartBody.File`,
+    whose bytes the caller provides (the chunked upload sends its parts so).
     """
 
     BLOCK = 256 * 1024
+
+    class File:
+        """A file field given by its name, its size (None when unknown) and its bytes, which
+        ``blocks()`` yields anew at each call."""
+
+        def __init__(
+            self,
+            name: str,
+            size: Optional[int],
+            blocks: Callable[[], Iterator[Union[bytes, memoryview]]],
+        ) -> None:
+            self.name, self.size, self.blocks = name, size, blocks
 
     def __init__(self, fields: Sequence[Tuple[str, Any, bool]], where: str) -> None:
         self.boundary = os.urandom(16).hex()
         self.content_type = f"multipart/form-data; boundary={self.boundary}"
         self.replayable = True
-        self._parts: List[Tuple[bytes, Any, Optional[int]]] = []
+        self._sections: List[Union[bytes, MultipartBody.File]] = []
         for wire, value, is_file in fields:
             disposition = f'Content-Disposition: form-data; name="{wire}"'
             if not is_file:
-                head = f"--{self.boundary}\r\n{disposition}\r\n\r\n"
-                self._parts.append((head.encode(), str(value).encode(), None))
+                field = f"--{self.boundary}\r\n{disposition}\r\n\r\n{value!s}\r\n"
+                self._sections.append(field.encode())
                 continue
-            source, name, size = self._source(value, where)
+            file = value if isinstance(value, MultipartBody.File) else self._source(value, where)
             import mimetypes  # only uploads need it
 
-            kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-            name = name.replace('"', "%22").replace("\r", "").replace("\n", "")
+            kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+            name = file.name.replace('"', "%22").replace("\r", "").replace("\n", "")
             head = f'--{self.boundary}\r\n{disposition}; filename="{name}"\r\n'
             head += f"Content-Type: {kind}\r\n\r\n"
-            self._parts.append((head.encode(), source, size))
-        self._tail = f"--{self.boundary}--\r\n".encode()
+            self._sections += [head.encode(), file, b"\r\n"]
+        self._sections.append(f"--{self.boundary}--\r\n".encode())
 
-    def _source(self, value: Any, where: str) -> Tuple[Any, str, Optional[int]]:
-        """(source, file name, size or None) for a path, bytes, or a binary file object."""
+    def _source(self, value: Any, where: str) -> MultipartBody.File:
+        """A path, bytes, or a binary file object, as a :class:`File`."""
         if isinstance(value, (bytes, bytearray)):
-            return bytes(value), "file", len(value)
+            data = bytes(value)
+            return self.File("file", len(data), lambda: iter((data,)))
         if isinstance(value, (str, os.PathLike)):
             path = os.fspath(value)
             if not os.path.isfile(path):
                 raise ApiValueError(f"{where}: no file at {path!r}")
-            return path, os.path.basename(path), os.path.getsize(path)
+            return self.File(
+                os.path.basename(path), os.path.getsize(path), lambda: self._read_path(path)
+            )
         if not hasattr(value, "read"):
             raise ApiTypeError(
                 f"{where} expects a path, bytes or a binary file object, got {type(value).__name__}"
@@ -217,38 +233,36 @@ class MultipartBody:
             start = value.tell()
             size = value.seek(0, os.SEEK_END) - start
             value.seek(start)
-            return (value, start), name, size
         except (AttributeError, OSError, ValueError):  # a pipe or a socket: read it once
             self.replayable = False
-            return (value, None), name, None
+            return self.File(name, None, lambda: self._blocks(value))
+        return self.File(name, size, lambda: self._blocks(value, start))
 
     @property
     def length(self) -> Optional[int]:
         """The body's size in bytes, or None when a stream's size is unknown."""
-        total = len(self._tail)
-        for head, source, size in self._parts:
-            if size is None and not isinstance(source, bytes):
+        total = 0
+        for section in self._sections:
+            size = len(section) if isinstance(section, bytes) else section.size
+            if size is None:
                 return None
-            total += len(head) + (len(source) if isinstance(source, bytes) else size or 0) + 2
+            total += size
         return total
 
-    def __iter__(self) -> Iterator[bytes]:
-        for head, source, _ in self._parts:
-            yield head
-            if isinstance(source, bytes):
-                yield source
-            elif isinstance(source, str):
-                with open(source, "rb") as file:
-                    yield from self._blocks(file)
+    def __iter__(self) -> Iterator[Union[bytes, memoryview]]:
+        for section in self._sections:
+            if isinstance(section, bytes):
+                yield section
             else:
-                file, start = source
-                if start is not None:
-                    file.seek(start)
-                yield from self._blocks(file)
-            yield b"\r\n"
-        yield self._tail
+                yield from section.blocks()
 
-    def _blocks(self, file: IO[bytes]) -> Iterator[bytes]:
+    def _read_path(self, path: str) -> Iterator[bytes]:
+        with open(path, "rb") as file:
+            yield from self._blocks(file)
+
+    def _blocks(self, file: IO[bytes], start: Optional[int] = None) -> Iterator[bytes]:
+        if start is not None:
+            file.seek(start)
         while True:
             block = file.read(self.BLOCK)
             if not block:

@@ -21,7 +21,6 @@ import stat
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Optional, Union, cast
 from urllib.parse import quote, urlencode
 
@@ -36,7 +35,6 @@ from .exceptions import (
 )
 from .paths.upload import post as _upload_with_upload_token
 from .paths.videos_video_id_source import post as _upload
-from .rest import MAX_RETRY_WAIT, backoff, discard, retry_after
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -391,14 +389,16 @@ class _Upload:
                     # (the other parts were taken in this upload: it was not complete before).
                     response = self._fetch_video()
                     break
+                rest = self.client._rest  # the transport's policy: its waits and their cap
                 status = None if isinstance(error, ApiConnectionError) else error.status
-                hint = None if status is None else retry_after(error.headers or {})
+                hint = None if status is None else rest.retry_after(error.headers or {})
                 if status == 429:
-                    wait = backoff(waits) if hint is None else hint
-                    retry = waits < self.client.configuration.retries and wait <= MAX_RETRY_WAIT
+                    wait = rest.backoff(waits) if hint is None else hint
+                    retry = waits < self.client.configuration.retries
+                    retry = retry and wait <= rest.MAX_RETRY_WAIT
                     waits += 1
                 else:
-                    wait = backoff(tries) if hint is None else min(hint, MAX_RETRY_WAIT)
+                    wait = rest.backoff(tries) if hint is None else min(hint, rest.MAX_RETRY_WAIT)
                     retryable = status is None or status >= 500 or status == 408
                     retry = retryable and tries < self.part_retries
                     tries += 1
@@ -505,7 +505,7 @@ class _Upload:
                 break
             if not self.auth.refused(credential):
                 break
-            discard(response)
+            self.client._rest.discard(response)
         took = (time.perf_counter() - started) * 1000
         status = f"{response.status} {response.reason}"
         logger.debug("POST %s %s -> %s in %.1f ms", self.path, content_range, status, took)
@@ -578,6 +578,8 @@ def _send_parts(
                 send(number)
             except Exception as error:  # raised below, in the calling thread
                 failures.append(error)
+
+    from concurrent.futures import ThreadPoolExecutor  # only concurrent uploads need it
 
     with ThreadPoolExecutor(workers, thread_name_prefix="video-api-upload") as pool:
         try:

@@ -688,12 +688,14 @@ def reading_calls(ids: Account) -> List[Call]:
         (
             shlex.split(
                 "analytics get-aggregated-metrics play count --from 2024-01-01T00:00:00+00:00 "
+                "--to 2024-02-01T00:00:00+00:00 "  # else "now", a second apart on both sides
                 "--filter-by country=FR --filter-by country=DE --filter-by tag=maths --unique"
             ),
             lambda c: AnalyticsApi(c).get_aggregated_metrics(
                 "play",
                 "count",
                 _from=datetime(2024, 1, 1, tzinfo=timezone.utc),
+                to=datetime(2024, 2, 1, tzinfo=timezone.utc),
                 unique=True,
                 filter_by=FilterBy(country=["FR", "DE"], tag="maths"),
             ),

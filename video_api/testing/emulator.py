@@ -1684,7 +1684,9 @@ class Emulator:
             raise _Reject(401, _EXPIRED_TOKEN, _BEARER_CHALLENGE)
 
     def _issue(self) -> _Reply:
-        access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        # Hex, as api.video's refresh tokens are: a token starting with "-" would read as an
+        # option on a command line (video-api refresh --refresh-token TOKEN).
+        access, refresh = secrets.token_hex(32), secrets.token_hex(32)
         with self._lock:
             self._access[access] = monotonic() + self._token_lifetime
             self._refresh.add(refresh)

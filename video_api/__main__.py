@@ -1159,7 +1159,8 @@ def _cause(error: BaseException) -> str:
     """The innermost cause, as the operating system or the server put it, in lower case."""
     seen = {id(error)}
     while True:
-        inner = error.__cause__ or error.__context__
+        # A context raised "from None" is hidden: urllib3 1.26 hides a TypeError it caught.
+        inner = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
         if inner is None or id(inner) in seen:
             break
         seen.add(id(inner))

@@ -589,3 +589,14 @@ def test_429_carries_the_rate_limit_headers(emulator: Emulator) -> None:
     error = raised.value
     assert (error.rate_limit_limit, error.rate_limit_remaining, error.retry_after) == (60, 0, 30.0)
     assert error.retries == 0  # a 30 s wait is more than the client waits by itself
+
+
+def test_the_vendors_raw_response_option_is_refused_clearly(emulator: Emulator) -> None:
+    from video_api.apis.tags.videos_api import VideosApi
+
+    configuration = video_api.Configuration(host=emulator.url, api_key=emulator.api_key)
+    with video_api.ApiClient(configuration) as client, pytest.raises(
+        video_api.ApiValueError, match="_preload_content=False is not supported"
+    ):
+        VideosApi(client).list(_preload_content=False)  # type: ignore[call-arg]
+    assert emulator.requests == []

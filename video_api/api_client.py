@@ -401,6 +401,11 @@ class ApiClient:
             raise ApiTypeError(
                 f"{operation.name}() got an unexpected keyword argument {sorted(unknown)[0]!r}"
             )
+        if options.get("_preload_content") is False:  # api.video's client's raw response
+            raise ApiValueError(
+                f"{operation.name}: _preload_content=False is not supported; for the raw "
+                f"response use client.call_api(path, method, stream=True)"
+            )
         request = self._build(operation, args)
         extra = options.get("_headers")
         if extra:

@@ -1479,3 +1479,81 @@ def test_encoding_can_be_held_and_finished(video_api_emulator: Emulator) -> None
     encoding = json.loads(call(video_api_emulator, "GET", status_path, None, BASIC)[2])["encoding"]
     assert encoding["playable"] is True
     assert {q["status"] for q in encoding["qualities"]} == {"encoded"}
+
+
+def test_an_idle_connection_is_closed_after_the_idle_timeout() -> None:
+    with Emulator(idle_timeout=0.3) as emulator:
+        with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as sock:
+            started = time.monotonic()
+            assert sock.recv(1024) == b""  # closed by the emulator, nothing sent
+            assert 0.25 <= time.monotonic() - started < 3
+        # A keep-alive connection idle after an answer is closed the same way.
+        with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as sock:
+            sock.sendall(b"GET /videos HTTP/1.1\r\nHost: x\r\n\r\n")
+            reply = b""
+            while b"\r\n\r\n" not in reply:
+                reply += sock.recv(65536)
+            assert reply.startswith(b"HTTP/1.1 401")
+            while sock.recv(65536):  # the rest of the answer, then the close
+                pass
+        assert call(emulator, "GET", "/videos")[0] == 401  # the server itself is fine
+
+
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_a_request_that_dribbles_in_is_dropped(part: str) -> None:
+    """A byte every 0.1 s never lets the socket go quiet for 0.3 s, yet the request is cut."""
+    request = b"POST /auth/api-key HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    body = json.dumps({"apiKey": "demo-api-key"}).encode() + b" " * 100
+    head = request + f"Content-Length: {len(body)}\r\n\r\n".encode()
+    with Emulator(idle_timeout=0.3) as emulator:
+        with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as sock:
+            started = time.monotonic()
+            dribble = head + body if part == "headers" else body
+            if part == "body":
+                sock.sendall(head)
+            closed = False
+            for byte in dribble:
+                try:
+                    sock.sendall(bytes([byte]))
+                except OSError:
+                    closed = True
+                    break
+                time.sleep(0.1)
+                if time.monotonic() - started > 3:
+                    break
+            if not closed:
+                sock.settimeout(2)
+                try:
+                    received = sock.recv(1024)
+                except OSError:
+                    received = b""
+                assert received == b"" or b" 200 " not in received.split(b"\r\n")[0]
+            assert time.monotonic() - started < 3
+        assert call(emulator, "GET", "/videos")[0] == 401
+
+
+def test_tokens_are_pruned_so_memory_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import video_api.testing.emulator as module
+
+    monkeypatch.setattr(module, "MAX_TOKENS", 5)
+    with Emulator(token_lifetime=1) as emulator:
+        first = post(emulator, "/auth/api-key", {"apiKey": emulator.api_key})[1]
+        refresh = first["refresh_token"]
+        for _ in range(3):  # a chain of refreshes spends each refresh token
+            status, tokens = post(emulator, "/auth/refresh", {"refreshToken": refresh})
+            assert status == 200
+            refresh = tokens["refresh_token"]
+        for _ in range(12):
+            post(emulator, "/auth/api-key", {"apiKey": emulator.api_key})
+        assert len(emulator._access) <= 5
+        assert len(emulator._refresh) <= 5 and len(emulator._spent_refresh) <= 5
+        # The newest token still works; the first one was forgotten (or expired): a 401.
+        newest = next(reversed(emulator._access))
+        assert (
+            call(emulator, "GET", "/videos", headers={"Authorization": f"Bearer {newest}"})[0]
+            == 200
+        )
+        status = call(
+            emulator, "GET", "/videos", headers={"Authorization": f"Bearer {first['access_token']}"}
+        )[0]
+        assert status == 401

@@ -22,6 +22,8 @@ import email
 import functools
 import hashlib
 import heapq
+import io
+import itertools
 import json
 import math
 import os
@@ -82,6 +84,11 @@ MAX_BODY = 256 * 1024 * 1024  # any larger body is refused; up to it, bodies are
 RATE_LIMIT = 1000  # the emulator never limits by itself (Fault.rate_limited does)
 MIN_PART = 5 * 1024 * 1024  # the smallest part of a chunked upload, except the last one
 UPLOAD_READ = 1024 * 1024  # an upload's body is read this much at a time
+MAX_TOKENS = 10000  # access, refresh and spent refresh tokens kept, each (oldest go first)
+IDLE_TIMEOUT = 30.0  # default seconds a connection may send nothing, or a request take to come in
+# A body keeps its connection while at least this many bytes arrive every ``idle_timeout``
+# seconds: a real upload streams on, a client dribbling a byte at a time is dropped.
+BODY_PACE = 64 * 1024
 SPEC_DATA = Path(__file__).with_name("spec_data.json")
 
 _Headers = Tuple[Tuple[str, str], ...]
@@ -480,10 +487,22 @@ _VIDEO_FIELDS: Dict[str, Tuple[Callable[[Any], bool], str]] = {
     "tags": (_is_tags, "an array of strings"),
     "metadata": (_is_metadata, "an array of key and value strings"),
 }
+# The attributes that the store does not keep, still checked for their type.
+_VIDEO_CHECKED: Dict[str, Tuple[Callable[[Any], bool], str]] = {
+    "source": (_is_string, "a string"),
+    "transcript": (_is_boolean, "a boolean"),
+    "transcriptSummary": (_is_boolean, "a boolean"),
+    "transcriptSummaryAttributes": (_is_tags, "an array of strings"),
+    "clip": (lambda value: isinstance(value, dict), "an object"),
+    "watermark": (lambda value: isinstance(value, dict), "an object"),
+}
 
 
 def _apply_video_changes(video: Dict[str, Any], data: Dict[str, Any]) -> None:
     """Set the attributes a create or update body gives, checked as the API checks them."""
+    for name, (valid, expected) in _VIDEO_CHECKED.items():
+        if name in data and not valid(data[name]):
+            raise _attribute_problem(name, f"This attribute must be {expected}.")
     changes = {}
     for name, (valid, expected) in _VIDEO_FIELDS.items():
         if name in data:
@@ -944,6 +963,46 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
         """Stay quiet: clients vanishing mid-request are routine in fault tests."""
 
 
+class _Paced(io.RawIOBase):
+    """The handler's reading end of a connection, with deadlines, so that a half-open or
+    dribbling client cannot hold a handler thread: the request line and the headers must all
+    be in within ``timeout`` seconds of the handler starting to wait for them (which closes
+    an idle keep-alive connection too), and a body must bring ``BODY_PACE`` bytes every
+    ``timeout`` seconds. A missed deadline raises ``TimeoutError``, and the connection closes."""
+
+    def __init__(self, sock: socket.socket, timeout: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._timeout = timeout
+        self._deadline = monotonic() + timeout
+        self._pacing = False
+        self._credit = 0
+
+    def expect_request(self) -> None:
+        self._deadline, self._pacing = monotonic() + self._timeout, False
+
+    def expect_body(self) -> None:
+        self._deadline, self._pacing, self._credit = monotonic() + self._timeout, True, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self._deadline - monotonic()
+        if left <= 0:
+            raise TimeoutError("the client took too long to send its request")
+        self._sock.settimeout(left)
+        try:
+            received = self._sock.recv_into(buffer)
+        finally:
+            self._sock.settimeout(self._timeout)  # for writes: a client that never reads
+        if self._pacing:
+            self._credit += received
+            if self._credit >= BODY_PACE:
+                self._deadline, self._credit = monotonic() + self._timeout, 0
+        return received
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -952,6 +1011,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: per-request logging would pollute test output and slow benchmarks."""
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # read through deadlines instead of the plain makefile()
+        self._paced = _Paced(self.connection, self.server.emulator._idle_timeout)
+        self.connection.settimeout(self.server.emulator._idle_timeout)
+        self.rfile = io.BufferedReader(self._paced)
+
+    def handle_one_request(self) -> None:
+        self._paced.expect_request()
+        super().handle_one_request()
 
     def __getattr__(self, name: str) -> Any:
         """Every method (HEAD, TRACE, unknown ones) reaches the router, never the stdlib's 501."""
@@ -967,6 +1037,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         emulator = self.server.emulator
+        self._paced.expect_body()
         route, _, query = self.path.partition("?")
         try:
             framing = _framing(self.headers)
@@ -1137,6 +1208,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
 
+def _bound(tokens: dict[str, None]) -> None:
+    """Forget the oldest tokens over ``MAX_TOKENS``."""
+    while len(tokens) > MAX_TOKENS:
+        del tokens[next(iter(tokens))]
+
+
 def _framing(headers: HTTPMessage) -> int:
     """How the body is delimited: its length, or ``_CHUNKED``; 400 or 413 when unusable."""
     codings = headers.get_all("Transfer-Encoding")
@@ -1173,13 +1250,20 @@ class Emulator:
         rate_limit: int | None = None,
         data: str | os.PathLike[str] | None = None,
         examples: bool = False,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         """The account starts empty: every resource is created through the API, and any other
         id is the spec's 404. ``examples``: it starts with the objects whose ids the spec's
         examples use instead (see ``EXAMPLE_ACCOUNT``), so that examples copied from the
         reference run as written.
         ``rate_limit``: requests per second over which it answers 429, as api.video does.
-        ``data``: a SQLite file that keeps the resources across restarts (default: memory)."""
+        ``data``: a SQLite file that keeps the resources across restarts (default: memory).
+        ``idle_timeout``: seconds after which a connection that sends nothing is closed; a
+        request's line and headers must arrive within it too, and its body at no less than
+        ``BODY_PACE`` bytes per ``idle_timeout``, so that slow clients cannot hold threads."""
+        if not idle_timeout > 0:
+            raise ValueError("idle_timeout must be > 0")
+        self._idle_timeout = float(idle_timeout)
         if rate_limit is not None and rate_limit < 1:
             raise ValueError("rate_limit must be >= 1")
         keys = (api_keys,) if isinstance(api_keys, str) else tuple(api_keys)
@@ -1202,8 +1286,9 @@ class Emulator:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._access: dict[str, float] = {}  # access token -> monotonic expiry
-        self._refresh: set[str] = set()
-        self._spent_refresh: set[str] = set()
+        # Ordered sets (oldest first), each bounded by MAX_TOKENS: a long run keeps memory flat.
+        self._refresh: dict[str, None] = {}
+        self._spent_refresh: dict[str, None] = {}
         self._rate_limit = rate_limit
         self._examples = examples
         self._window = (0, 0)  # (second, requests in it), for the rate limit
@@ -1688,8 +1773,16 @@ class Emulator:
         # option on a command line (video-api refresh --refresh-token TOKEN).
         access, refresh = secrets.token_hex(32), secrets.token_hex(32)
         with self._lock:
-            self._access[access] = monotonic() + self._token_lifetime
-            self._refresh.add(refresh)
+            now = monotonic()
+            # Issued in order with one lifetime, so the oldest expire first. An expired token
+            # is kept for a lifetime more, to be answered as expired rather than unknown.
+            for old, expiry in list(itertools.islice(self._access.items(), 64)):
+                if expiry + self._token_lifetime > now and len(self._access) < MAX_TOKENS:
+                    break
+                del self._access[old]
+            self._access[access] = now + self._token_lifetime
+            self._refresh[refresh] = None
+            _bound(self._refresh)
             self._tokens_issued += 1
         tokens = {
             "access_token": access,
@@ -1711,8 +1804,9 @@ class Emulator:
                 if token in self._spent_refresh:
                     self._refresh_token_reuses += 1
                 raise _Reject(400, _BAD_REFRESH)
-            self._refresh.remove(token)
-            self._spent_refresh.add(token)
+            del self._refresh[token]
+            self._spent_refresh[token] = None
+            _bound(self._spent_refresh)
         return self._issue()
 
     # -- state: every resource of the spec, kept in ``self._store`` -------------------------

@@ -727,7 +727,7 @@ def cmd_resource(args: argparse.Namespace) -> int:
 def _mapping(pairs: List[Tuple[str, str]], model: Optional[str]) -> Dict[str, Any]:
     """KEY=VALUE pairs as a mapping; a key given again, or a list field of ``model``, makes
     a list."""
-    from video_api.operation import resolve
+    from video_api.schemas import resolve
 
     lists = {f.wire for f in resolve(model)._fields if f.many} if model else set()
     found: Dict[str, Any] = {}

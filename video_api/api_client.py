@@ -49,14 +49,12 @@ from .exceptions import (
     TooManyRequestsException,
     exception_class_for,
 )
-from .operation import ApiResponse, ApiResponseWithoutDeserialization, Operation, Param, resolve
-from .schemas import Model, Unset, unset
+from .operation import ApiResponse, ApiResponseWithoutDeserialization, Operation, Param
+from .schemas import Model, Unset, resolve, unset
 
 logger = logging.getLogger("video_api")
 
-B = TypeVar("B")
 T = TypeVar("T")
-R = TypeVar("R", bound="ApiResponse[Any]")
 B_contra = TypeVar("B_contra", contravariant=True)
 R_co = TypeVar("R_co", covariant=True)
 T_co = TypeVar("T_co", covariant=True)
@@ -837,7 +835,6 @@ class AuthenticatedApiClient(ApiClient):
 
     def connect(self) -> None:
         """Get an access token now rather than on the first call, as api.video's client does."""
-        assert self.auth is not None
         self.auth.access_token()
 
 

@@ -6,7 +6,6 @@ that importing an API class imports no model until a response needs one.
 
 from __future__ import annotations
 
-import importlib
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -22,20 +21,13 @@ from typing import (
     Union,
 )
 
-from .schemas import Model, Unset, unset
+from .schemas import Model, Unset, resolve, unset
 
 if TYPE_CHECKING:
     import urllib3
 
 B = TypeVar("B")
 T = TypeVar("T")
-
-
-def resolve(ref: str) -> Type[Model]:
-    """The model class a declaration names as ``"module.Class"``."""
-    module, _, name = ref.rpartition(".")
-    model: Type[Model] = getattr(importlib.import_module(f"video_api.model.{module}"), name)
-    return model
 
 
 class Param:

@@ -64,6 +64,12 @@ class Unset:
 unset = Unset()
 
 
+def resolve(ref: str) -> Any:
+    """The model class named ``"module.Class"`` under ``video_api.model``, imported now."""
+    module, _, name = ref.rpartition(".")
+    return getattr(importlib.import_module(f"video_api.model.{module}"), name)
+
+
 class Field:
     """One declared field of a model: how it is named, typed and shown.
 
@@ -122,8 +128,7 @@ class Field:
     def resolve(self) -> Any:
         """The declared type, importing a model named by string on first use."""
         if isinstance(self.type, str):
-            module, _, name = self.type.rpartition(".")
-            self.type = getattr(importlib.import_module(f"video_api.model.{module}"), name)
+            self.type = resolve(self.type)
             self.exact = None if self.many or self.enum else self.type
         return self.type
 

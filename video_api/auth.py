@@ -1,26 +1,12 @@
 """Auth strategies: HTTP Basic with the API key, and bearer tokens with their lifecycle.
 
-A strategy gives the runtime the ``Authorization`` value for the next request
-(``header()``) and is told when the server refused one (``refused()``, which says
-whether one more try is worth it). It never holds the client: the token manager
-reaches the auth endpoints through the ``exchange`` callable it is given.
-
-Give the client an API key once; :class:`TokenManager` gets an access token on
-first use, renews it shortly before it expires, and on a 401 renews it so that the
-call is replayed once. There is no background thread: work happens on demand, in
-the calling thread. Its clock is a parameter (anything with ``time()`` and
-``monotonic()``, the :mod:`time` module by default), so tests set expiry instead
-of sleeping. A call's own deadline is real time, as everywhere in the transport.
-
-Threads: one renewal at a time. While it runs, threads whose token is still valid
-(STALE) go on using it; threads whose token has expired (INVALID) wait for it and
-all get its outcome: its token, or its error, at once. After a failed renewal, calls
-that need one fail at once with that error for ``RENEW_BACKOFF`` seconds. A refresh
-token is taken out of the state before it is sent, so it is never sent twice,
-whatever happens to the request. A refused refresh falls back to the API key.
-
-Processes: after a fork the child gets new locks, and keeps the access token but not
-the refresh token (see ``TokenManager._after_fork``).
+A strategy gives a request's ``Authorization`` (``header()``) and hears of its 401
+(``refused()``: is one more try worth it?). :class:`TokenManager` renews a token shortly
+before expiry and after a 401, on demand in the calling thread, one renewal at a time: threads
+with a still valid (STALE) token keep it meanwhile; those whose token expired wait, and all
+get its outcome. A refresh token leaves the state before it is sent, so it is never sent
+twice; a refused one falls back to the API key. Tests set the clock (``clock=``) instead of
+sleeping; a call's deadline stays real time, as everywhere in the transport.
 """
 
 from __future__ import annotations
@@ -57,18 +43,16 @@ MAX_MARGIN = 60.0
 DEFAULT_LIFETIME = 3600
 #: The longest lifetime believed (a day): a server may say anything, up to ``10**400``.
 MAX_LIFETIME = 86400
-#: After a renewal failed, none is tried for this long (seconds on the manager's clock);
-#: and a 401 to a token that replaced a refused one this recently does not renew it.
+#: After a renewal failed, none is tried for this long (on the manager's clock); and a 401 to
+#: a token that replaced a refused one this recently fails rather than costs a renewal.
 RENEW_BACKOFF = 1.0
 _NO_KEY = "no API key was given to get a new one: give Configuration(api_key=...)"
 
-#: ``exchange(operation, body, timeout)``: run an auth operation, return its AccessToken.
 Exchange = Callable[[Operation[AccessToken], Mapping[str, Any], Optional[Timeout]], AccessToken]
 
 
 class BasicAuth:
-    """HTTP Basic with the API key as the user name and an empty password, as the spec
-    declares for every operation: no token round trip, nothing to renew."""
+    """HTTP Basic with the API key as user name, as the spec declares: nothing to renew."""
 
     def __init__(self, api_key: str) -> None:
         self._header = "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
@@ -102,8 +86,8 @@ class _Token(NamedTuple):
 
 
 def _again(error: ApiException, more: str = "") -> ApiException:
-    """A new exception like ``error``, its detail extended by ``more``. Raising one instance
-    in several threads, or on every call of a backoff, would pile up their tracebacks."""
+    """A copy of ``error``, its detail extended by ``more``: raising one instance in several
+    threads, or on every call of a backoff, would pile up their tracebacks."""
     twin = type(error).__new__(type(error))
     twin.__dict__.update(vars(error))
     if more:
@@ -113,20 +97,15 @@ def _again(error: ApiException, more: str = "") -> ApiException:
 
 
 def _unspent(error: ApiException) -> bool:
-    """Whether a refresh that failed with ``error`` surely left its token unspent: it never
-    reached the server (no connection; or no attempt before the deadline, raised without a
-    cause), or the server answered a status that promises it did nothing (408, 429, 503)."""
+    """Whether a failed refresh surely left its token unspent: it never reached the server (no
+    connection, or no attempt before the deadline: no cause), or got 408, 429 or 503."""
     if error.status is not None:
         return error.status in UNPROCESSED_STATUSES
     return error.__cause__ is None or isinstance(error.__cause__, ConnectTimeoutError)
 
 
 class TokenManager:
-    """Keeps a valid access token for one :class:`~video_api.ApiClient`.
-
-    ``exchange(operation, body, timeout)`` runs one of the auth operations and returns
-    its :class:`AccessToken`; ``clock`` has ``time()`` and ``monotonic()``.
-    """
+    """Keeps a valid access token for one :class:`~video_api.ApiClient`."""
 
     def __init__(self, configuration: Configuration, exchange: Exchange, clock: Any = time) -> None:
         self._exchange = exchange
@@ -142,8 +121,7 @@ class TokenManager:
         self._outcome: Union[str, ApiException] = ""  # of the last renewal: a token or an error
         self._renewals = 0  # renewals finished, so that waiters know theirs is over
         self._retry_at = 0.0  # after a failed renewal, the next one not before this
-        self._refused = False  # the server refused the token being renewed
-        self._quiet_until = 0.0  # a 401 before this does not renew (see refused())
+        self._quiet_until = 0.0  # a 401 before this does not renew (see RENEW_BACKOFF)
         self._new_locks()
         _managers.add(self)
 
@@ -153,33 +131,23 @@ class TokenManager:
         self._renewing = False
 
     def _after_fork(self) -> None:
-        """In a child process: the thread that held the lock, or was renewing, is not here."""
+        """New locks, as their holder is not in the child. A refresh token works once (and a
+        server that detects reuse may revoke all it issued): the parent keeps it, not the child."""
         self._new_locks()
-        token = self._token
-        if token is not None and token.refresh_token:
-            # Any number of processes may send an access token until it expires, so the child
-            # keeps it. A refresh token works once: sent by both processes, it would be refused
-            # to one of them, which would then have nothing to renew with (and a server that
-            # detects reuse may revoke every token issued from it). The parent keeps it; the
-            # child renews with the API key.
-            self._token = token._replace(refresh_token=None)
+        if self._token is not None and self._token.refresh_token:
+            self._token = self._token._replace(refresh_token=None)
 
     def __repr__(self) -> str:
-        return (
-            f"TokenManager(state={self.state.value}, api_key={'<set>' if self.api_key else None})"
-        )
+        api_key = "<set>" if self.api_key else None
+        return f"TokenManager(state={self.state.value}, api_key={api_key})"
 
-    # -- state users can read
     def _expiring(
         self, access_token: str, refresh_token: Optional[str], expires_at: float, margin: float
     ) -> _Token:
-        """A token that expires at ``expires_at`` (epoch seconds), renewed ``margin`` before,
-        timed on the monotonic clock so that changes to the wall clock do not matter."""
+        """Timed on the monotonic clock, so that changes to the wall clock do not matter."""
         left = max(expires_at - self._clock.time(), 0.0)
-        now = self._clock.monotonic()
-        return _Token(
-            access_token, refresh_token, now + left - margin, now + left, expires_at, margin
-        )
+        expires = self._clock.monotonic() + left
+        return _Token(access_token, refresh_token, expires - margin, expires, expires_at, margin)
 
     @property
     def state(self) -> TokenState:
@@ -202,33 +170,27 @@ class TokenManager:
         """Renew now, whatever the state (or take the outcome of the renewal in flight)."""
         self._renewed(None, force=True)
 
-    # -- getting a token
     def access_token(self, timeout: Optional[Timeout] = None) -> str:
-        """A valid access token, renewing it first when it is due. ``timeout`` bounds the
-        renewal as it bounds a call: one number is the most it may take, waiting for another
-        thread's renewal included; a ``(connect, read)`` pair bounds each request."""
+        """A valid access token, renewed first when due (within ``timeout``, as a call is)."""
         token = self._token
         if token is not None and self._clock.monotonic() < token.renew_at:
             return token.access_token
         return self._renewed(timeout, force=False)
 
     def _renewed(self, timeout: Optional[Timeout], force: bool) -> str:
-        """The access token once it is renewed: by this thread, or by the one renewing already
-        (whose outcome, token or error, is this thread's too). During a backoff, the last
-        failure again. A token still valid is used rather than waited for or failed."""
+        """The access token once renewed, by this thread or the one renewing already."""
         deadline = time.monotonic() + timeout if isinstance(timeout, (int, float)) else None
         with self._lock:
             token, now = self._token, self._clock.monotonic()
-            if token is not None and now < token.renew_at and not force:
-                return token.access_token  # another thread renewed it meanwhile
+            failed = self._outcome if now < self._retry_at and not force else ""
+            if token is not None and not force:
+                if now < token.renew_at:
+                    return token.access_token  # another thread renewed it meanwhile
+                if now < token.expires_at and (self._renewing or isinstance(failed, ApiException)):
+                    return token.access_token  # STALE: kept while one renews, or after it failed
             if self._renewing:
-                if token is not None and now < token.expires_at and not force:
-                    return token.access_token  # STALE: keep it while one thread renews
                 return self._wait(deadline)
-            failed = self._outcome
-            if now < self._retry_at and not force and isinstance(failed, ApiException):
-                if token is not None and now < token.expires_at:
-                    return token.access_token
+            if isinstance(failed, ApiException):
                 raise _again(failed)  # the last renewal failed moments ago
             self._renewing = True
             refresh_token = token.refresh_token if token is not None else None
@@ -237,12 +199,10 @@ class TokenManager:
         outcome: Union[str, ApiException] = ApiException(detail="the token renewal was cut short")
         try:
             new = self._from_server(self._fetch(refresh_token, deadline, timeout))
-            with self._lock:
+            with self._lock:  # refused() blanks the token it drops
+                refused = self._token is not None and self._token.access_token == ""
                 self._token = new
-                self._quiet_until = (
-                    self._clock.monotonic() + RENEW_BACKOFF if self._refused else 0.0
-                )
-                self._refused = False
+                self._quiet_until = self._clock.monotonic() + RENEW_BACKOFF if refused else 0.0
             outcome = new.access_token  # this call's, even with a lifetime of 0
             if self.on_token is not None:  # before any other renewal can start, and save
                 self.on_token(self.saved())
@@ -253,8 +213,7 @@ class TokenManager:
                 self._renewing = False
                 self._renewals += 1
                 self._outcome = outcome
-                self._retry_at = 0.0
-                if isinstance(outcome, ApiException):
+                if isinstance(outcome, ApiException):  # else _retry_at is not looked at
                     self._retry_at = self._clock.monotonic() + RENEW_BACKOFF
                 self._finished.notify_all()
         if isinstance(outcome, str):
@@ -265,14 +224,11 @@ class TokenManager:
         raise outcome
 
     def _wait(self, deadline: Optional[float]) -> str:
-        """The outcome of the renewal in flight, for a thread without a valid token: its
-        token, or its error raised. Called with the lock held."""
+        """The outcome of the renewal in flight (token, or error raised); lock held."""
         renewals = self._renewals
-        while self._renewals == renewals:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise ApiTimeoutError(detail="the call's deadline passed waiting for a new token")
-            self._finished.wait(left)
+        left = None if deadline is None else deadline - time.monotonic()
+        if not self._finished.wait_for(lambda: self._renewals != renewals, left):
+            raise ApiTimeoutError(detail="the call's deadline passed waiting for a new token")
         if isinstance(self._outcome, ApiException):
             raise _again(self._outcome)
         return self._outcome
@@ -280,8 +236,7 @@ class TokenManager:
     def _fetch(
         self, refresh_token: Optional[str], deadline: Optional[float], timeout: Optional[Timeout]
     ) -> AccessToken:
-        """A new token from the server: with the refresh token if there is one, else (or if
-        that fails) with the API key; all within ``deadline`` when there is one."""
+        """A new token, with the refresh token if any, else (or if it fails) the API key."""
 
         def bound() -> Optional[Timeout]:
             if deadline is None:
@@ -293,9 +248,8 @@ class TokenManager:
 
         if refresh_token:
             try:
-                return self._exchange(
-                    auth_refresh.operation, {"refreshToken": refresh_token}, bound()
-                )
+                body = {"refreshToken": refresh_token}
+                return self._exchange(auth_refresh.operation, body, bound())
             except ApiException as error:
                 if _unspent(error):  # it still works: keep it for the next try
                     with self._lock:
@@ -304,13 +258,13 @@ class TokenManager:
                     raise
                 if not isinstance(error, (BadRequestException, ApiConnectionError)):
                     raise
-                if isinstance(error, BadRequestException) and not self.api_key:
-                    raise AuthenticationError(
-                        api_response=error.api_response,
-                        detail=f"the refresh token was refused and {_NO_KEY}",
-                        retries=error.retries,
-                    ) from None
                 if not self.api_key:
+                    if isinstance(error, BadRequestException):
+                        raise AuthenticationError(
+                            api_response=error.api_response,
+                            detail=f"the refresh token was refused and {_NO_KEY}",
+                            retries=error.retries,
+                        ) from None
                     raise _again(error, f"the refresh token may be spent, and {_NO_KEY}") from None
         if not self.api_key:
             raise AuthenticationError(detail=f"the access token is no longer valid and {_NO_KEY}")
@@ -336,10 +290,8 @@ class TokenManager:
         # 0 or less: valid for the call that asked for it only. Absurdly long: capped.
         lifetime = body.expires_in
         lifetime = DEFAULT_LIFETIME if lifetime is None else min(max(lifetime, 0), MAX_LIFETIME)
-        margin = min(MAX_MARGIN, lifetime / 10)
-        return self._expiring(
-            access_token, body.refresh_token, self._clock.time() + lifetime, margin
-        )
+        expires_at, margin = self._clock.time() + lifetime, min(MAX_MARGIN, lifetime / 10)
+        return self._expiring(access_token, body.refresh_token, expires_at, margin)
 
     def saved(self) -> Dict[str, Any]:
         """The token as a JSON-ready dict, to persist and pass back as ``Configuration(token=)``."""
@@ -354,7 +306,6 @@ class TokenManager:
         }
 
     def _restore(self, saved: Mapping[str, Any]) -> _Token:
-        """A saved token, renewed as early before expiry as when it was saved."""
         try:
             access_token = check_secret(saved["access_token"], "token['access_token']")
             refresh_token = saved.get("refresh_token")
@@ -369,19 +320,11 @@ class TokenManager:
             )
         return self._expiring(access_token, refresh_token, expires_at, margin)
 
-    # -- the strategy the runtime calls
     def header(self, timeout: Optional[Timeout] = None) -> str:
-        """The ``Authorization`` value for the next request, renewing the token when due
-        (within ``timeout``: see :meth:`access_token`)."""
         return f"Bearer {self.access_token(timeout)}"
 
     def refused(self, header: Optional[str]) -> bool:
-        """The server answered 401 to ``header``: drop that token, and say whether a renewed
-        one is worth one more try.
-
-        Not when that token had itself replaced a refused one less than ``RENEW_BACKOFF``
-        ago: the server refuses new tokens too, so the call fails without a renewal, rather
-        than each call costing one."""
+        """A 401 to ``header``: drop that token, and say if a renewed one is worth a new try."""
         refused = (header or "").partition(" ")[2]
         with self._lock:
             token = self._token
@@ -389,8 +332,6 @@ class TokenManager:
                 if self._clock.monotonic() < self._quiet_until:
                     return False
                 self._token = token._replace(access_token="", renew_at=0.0, expires_at=0.0)
-                self._refused = True
-            token = self._token
             return bool(self.api_key or self._renewing or (token and token.refresh_token))
 
 

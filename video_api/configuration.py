@@ -1,8 +1,4 @@
-"""Client settings: where to connect, how, and with which credentials.
-
-A :class:`Configuration` is plain data. An :class:`~video_api.ApiClient` reads it
-once, when it is built, so change settings before building the client.
-"""
+"""Client settings: where to connect, how, and with which credentials."""
 
 from __future__ import annotations
 
@@ -19,13 +15,10 @@ ENVIRONMENTS: Dict[str, str] = {
     "sandbox": "https://sandbox.api.video",
 }
 
-#: Seconds to wait for a connection, and between bytes of the response. The auth
-#: endpoints answer in well under a second; a minute of silence means a stalled
-#: server, and a client that waits forever on one is worse than an error.
+#: Seconds to connect, and between bytes of the response: a stalled server is an error.
 DEFAULT_TIMEOUT: Tuple[float, float] = (5.0, 60.0)
 
 Timeout = Union[float, Tuple[float, float]]
-_SECRETS = ("api_key", "access_token")
 _logger = logging.getLogger("video_api")
 
 
@@ -38,15 +31,12 @@ def redact(url: str) -> str:
 
 
 def check_url(url: str, setting: str = "host", userinfo: bool = False) -> str:
-    """``url`` if it is an http(s) URL with a host, a valid port, and no query or fragment
-    (nor user name and password, unless ``userinfo``), else ApiValueError. Messages never
-    show a password."""
+    """``url`` if it is a usable http(s) URL, else ApiValueError (never showing a password)."""
     try:
         parts = urlsplit(url if isinstance(url, str) else "")
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-        # urllib3 fails later, and obscurely, on a host such as "ho st".
+        # urllib3 fails later, and obscurely, on a host such as "ho st"; reading .port checks it.
+        valid = parts.scheme in ("http", "https") and (parts.port is None or parts.port > 0)
         valid = valid and re.fullmatch(r"[\w.\-:%]+", parts.hostname or "") is not None
-        valid = valid and (parts.port is None or parts.port > 0)  # reading .port validates it
     except ValueError:
         valid = False
     shown = redact(url) if isinstance(url, str) else url
@@ -73,8 +63,7 @@ def is_loopback(url: str) -> bool:
 
 
 def check_secret(value: Optional[str], setting: str) -> Optional[str]:
-    """A credential without surrounding whitespace (a token read from a file keeps its line
-    break), or ApiTypeError/ApiValueError naming the setting and never the secret."""
+    """The credential stripped (one read from a file has a line break); errors never show it."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -102,28 +91,17 @@ def check_timeout(timeout: Timeout) -> Tuple[float, float]:
 
 
 class Configuration:
-    """Settings of an :class:`~video_api.ApiClient`.
+    """Settings of an :class:`~video_api.ApiClient`, checked when set, read when it is built.
 
-    host: the API's base URL; when given it always wins over ``environment``.
-    environment: ``"production"`` (https://ws.api.video) or ``"sandbox"``
-        (https://sandbox.api.video).
-    api_key: your API key. API calls send it with HTTP Basic, as the spec declares: no
-        token round trip. ``auth="bearer"`` exchanges it for access tokens instead and
-        renews them (as ``AuthenticatedApiClient`` does).
-    access_token / token / on_token: a bearer token to use as is, or a saved token to
-        restore and the hook that receives each new one.
-    verify_ssl, ssl_ca_cert, cert_file, key_file, assert_hostname: TLS. Server
-        certificates are verified against certifi's bundle unless ``ssl_ca_cert``
-        names another; turning verification off warns.
-    proxy, proxy_headers: an HTTP(S) proxy URL and headers sent to it.
-    connection_pool_maxsize: connections kept open per host for reuse.
-    timeout: seconds, as one number or ``(connect, read)``; default
-        ``DEFAULT_TIMEOUT`` = (5, 60). Each call may pass its own.
-    retries: retries on connection errors, 408, 429 and 5xx (``max_retries`` is
-        the same setting).
-    debug: log each request and response (credentials redacted) to the
-        ``video_api`` logger, with a stderr handler if it has none. It touches
-        no other logger.
+    host (wins over) environment: "production" (default) or "sandbox".
+    api_key: sent with HTTP Basic, as the spec declares; ``auth="bearer"`` trades it for
+        access tokens. access_token: a bearer token used as is. token, on_token: a saved
+        token to restore, and the hook that gets each new one.
+    verify_ssl, ssl_ca_cert (default: certifi's bundle), cert_file, key_file,
+        assert_hostname; proxy, proxy_headers; connection_pool_maxsize.
+    timeout: seconds, one number (the whole call) or (connect, read); default (5, 60).
+    retries (or max_retries): on connection errors, 408, 429 and 5xx.
+    debug: log requests (credentials hidden) to the ``video_api`` logger only.
     """
 
     def __init__(
@@ -166,7 +144,6 @@ class Configuration:
         self.retries = retries if max_retries is None else max_retries
         self.on_token = on_token
         self.token = token
-        self._debug = False
         self.debug = debug
 
     @property
@@ -183,7 +160,6 @@ class Configuration:
 
     @property
     def api_key(self) -> Optional[str]:
-        """Surrounding whitespace is stripped when set."""
         return self._api_key
 
     @api_key.setter
@@ -192,7 +168,6 @@ class Configuration:
 
     @property
     def access_token(self) -> Optional[str]:
-        """Surrounding whitespace is stripped when set."""
         return self._access_token
 
     @access_token.setter
@@ -211,7 +186,6 @@ class Configuration:
 
     @property
     def host(self) -> str:
-        """The base URL requests go to: the explicit host, else the environment's."""
         return (self._host or ENVIRONMENTS[self._environment]).rstrip("/")
 
     @host.setter
@@ -258,6 +232,6 @@ class Configuration:
         shown["proxy"] = self.proxy and redact(self.proxy)
         for name in ("auth", "timeout", "retries", "verify_ssl"):
             shown[name] = getattr(self, name)
-        for name in _SECRETS:
+        for name in ("api_key", "access_token"):  # never the secrets
             shown[name] = "<set>" if getattr(self, name) else None
         return "Configuration(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"

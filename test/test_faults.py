@@ -144,6 +144,19 @@ def test_one_number_bounds_the_whole_call(emulator: Emulator, api: Authenticatio
     assert 0.3 <= watch.elapsed < 1.0
 
 
+def test_a_passed_deadline_is_raised_without_the_upload_token(emulator: Emulator) -> None:
+    """A deadline already spent (by a token renewal, say) is raised before sending; the
+    message names the path, but an upload token in it is a credential, so it is hidden."""
+    token = emulator.create_upload_token()
+    with video_api.ApiClient(video_api.Configuration(host=emulator.url)) as client:
+        with pytest.raises(ApiTimeoutError) as error:
+            client.rest_client.request(
+                "POST", f"/upload?token={token}", headers={}, deadline=time.monotonic() - 1
+            )
+    assert str(error.value).endswith("POST /upload?token=***: the call's deadline passed")
+    assert emulator.count("/upload") == 0
+
+
 @pytest.mark.parametrize("stalled", [API_KEY, REFRESH], ids=["api-key", "refresh"])
 def test_one_number_bounds_the_token_renewal_the_call_needs(
     emulator: Emulator, stalled: str

@@ -1,10 +1,8 @@
-"""The exception tree.
+"""The exception tree: every error the package raises is an :class:`OpenApiException`.
 
-Every error the package raises is an :class:`OpenApiException`. Errors about the
-caller's input also subclass the matching builtin (``TypeError``, ``ValueError``,
-...), so plain ``except ValueError`` keeps working. Errors about an HTTP exchange
-are :class:`ApiException`, with one subclass per status family, so callers can
-catch exactly what they can handle. No message ever includes a credential.
+Errors about the caller's input also subclass the matching builtin (``TypeError``, ...), so
+``except ValueError`` keeps working. Errors about an HTTP exchange are :class:`ApiException`,
+one subclass per status family. No message ever includes a credential.
 """
 
 from __future__ import annotations
@@ -19,20 +17,20 @@ class OpenApiException(Exception):
     """Base of every exception raised by video_api."""
 
 
-class ApiTypeError(OpenApiException, TypeError):
+class _InputError(OpenApiException):
+    """An error about the caller's input; ``path_to_item`` locates it (model, field)."""
+
+    def __init__(self, msg: str, path_to_item: Optional[Sequence[Any]] = None) -> None:
+        super().__init__(msg)
+        self.path_to_item = list(path_to_item or [])
+
+
+class ApiTypeError(_InputError, TypeError):
     """A value has the wrong type, or a required field is missing."""
 
-    def __init__(self, msg: str, path_to_item: Optional[Sequence[Any]] = None) -> None:
-        super().__init__(msg)
-        self.path_to_item = list(path_to_item or [])
 
-
-class ApiValueError(OpenApiException, ValueError):
+class ApiValueError(_InputError, ValueError):
     """A value has the right type but cannot be used."""
-
-    def __init__(self, msg: str, path_to_item: Optional[Sequence[Any]] = None) -> None:
-        super().__init__(msg)
-        self.path_to_item = list(path_to_item or [])
 
 
 class ApiMissingFieldError(ApiTypeError, ApiValueError):
@@ -53,11 +51,9 @@ class ApiKeyError(OpenApiException, KeyError):
 class ApiException(OpenApiException):
     """An HTTP exchange failed: the server answered an error status, or could not be used.
 
-    ``status``, ``reason``, ``headers`` and ``body`` (the raw bytes) describe the
-    response; ``api_response`` holds the parsed response whose ``body`` is the
-    server's problem, parsed into the model the spec declares for that status
-    (``BadRequest``, ``NotFound``, ``ConflictError``, ...), when it sent one. ``retries`` counts the
-    retries made before giving up.
+    ``status``, ``reason``, ``headers`` and ``body`` (raw bytes) describe the response;
+    ``api_response.body`` is the server's problem in its declared model (``BadRequest``,
+    ``NotFound``, ...), when it sent one. ``retries`` counts the retries made before giving up.
     """
 
     def __init__(
@@ -135,9 +131,8 @@ class ConflictException(ApiException):
 
 
 class TooManyRequestsException(ApiException):
-    """429: rate limited. ``retry_after`` is the wait the server asked for, in seconds;
-    ``rate_limit_limit`` and ``rate_limit_remaining`` come from ``X-RateLimit-Limit`` and
-    ``X-RateLimit-Remaining``."""
+    """429: rate limited. ``retry_after``: the wait asked for, in seconds; ``rate_limit_limit``
+    and ``rate_limit_remaining``: the ``X-RateLimit-Limit`` and ``-Remaining`` headers."""
 
     retry_after: Optional[float] = None
     rate_limit_limit: Optional[int] = None
@@ -149,9 +144,8 @@ class ServiceException(ApiException):
 
 
 class ApiResponseError(ApiException, ValueError):
-    """The server answered success, but not with what the contract promises.
-
-    Also a ``ValueError``, as the ``json.JSONDecodeError`` it stands for would be."""
+    """The server answered success, but not with what the contract promises (a ``ValueError``,
+    as the ``json.JSONDecodeError`` it stands for would be)."""
 
 
 class ApiConnectionError(ApiException):
@@ -174,6 +168,4 @@ _BY_STATUS: Dict[int, Type[ApiException]] = {
 
 def exception_class_for(status: int) -> Type[ApiException]:
     """The exception class for an HTTP error status."""
-    if status >= 500:
-        return ServiceException
-    return _BY_STATUS.get(status, ApiException)
+    return ServiceException if status >= 500 else _BY_STATUS.get(status, ApiException)

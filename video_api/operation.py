@@ -1,7 +1,7 @@
 """Operations as data: what the generated ``paths`` modules declare and the runtime executes.
 
-A declaration names its models as ``"module.Class"`` strings, resolved on first use, so
-that importing an API class imports no model until a response needs one.
+Models are named as ``"module.Class"`` strings, resolved on first use, so that importing an
+API class imports no model until a response needs one.
 """
 
 from __future__ import annotations
@@ -31,12 +31,9 @@ T = TypeVar("T")
 
 
 class Param:
-    """One argument of an operation and where it goes.
-
-    ``where`` is ``path``, ``query`` (form style: a list repeats the name), ``deep``
-    (deepObject: ``name[key]=value``), ``json`` (the body), ``form`` or ``file``
-    (multipart fields).
-    """
+    """One argument of an operation and where it goes: ``path``, ``query`` (form style: a list
+    repeats the name), ``deep`` (deepObject: ``name[key]=value``), ``json`` (the body),
+    ``form`` or ``file`` (multipart fields)."""
 
     __slots__ = ("name", "where", "wire")
 
@@ -49,11 +46,8 @@ class Param:
 
 class ApiResponse(Generic[B]):
     """A response: the urllib3 ``response``, the parsed ``body``, the ``headers``, its
-    ``status``, and how many ``retries`` it took.
-
-    It unpacks as ``body, status, headers``, like the tuple api.video's own client returns
-    with ``_return_http_data_only=False``.
-    """
+    ``status``, and how many ``retries`` it took. It unpacks as ``body, status, headers``,
+    like api.video's own client's tuple with ``_return_http_data_only=False``."""
 
     body_model: ClassVar[Optional[Type[Model]]] = None
 
@@ -92,10 +86,9 @@ class ApiResponseWithoutDeserialization(ApiResponse[Unset]):
 class Operation(Generic[T]):
     """One API operation, declared once: what to send, where, and what may come back.
 
-    ``replay_safe=False`` marks an operation that may do harm when run twice (it creates
-    something, or spends a refresh token): once it may have reached the server it is not
-    retried. ``security`` lists the schemes that may authorize it; empty means none.
-    """
+    ``replay_safe=False``: running it twice may do harm (it creates something, or spends a
+    refresh token), so once it may have reached the server it is not retried. ``security``
+    lists the schemes that may authorize it; empty means none."""
 
     __slots__ = (
         "_models",
@@ -146,8 +139,7 @@ class Operation(Generic[T]):
             return self._models[status]
         except KeyError:
             ref = self.body_model if status == "body" else self.responses.get(int(status))
-            model = resolve(ref) if ref else None
-            self._models[status] = model
+            model = self._models[status] = resolve(ref) if ref else None
             return model
 
     def __repr__(self) -> str:

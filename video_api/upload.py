@@ -1,18 +1,13 @@
 """Video uploads: the methods of the spec's ``x-client-chunk-upload`` operations.
 
-A source larger than the chunk size goes in parts, each a multipart request with
-``Content-Range: part N/M`` (api.video's own client's form); a stream of unknown size goes
-as ``part N/*``, its last part as ``part N/N``. Memory stays bounded: a file is read a block
-at a time into each request (and again for a resend); a stream that cannot seek keeps one
-chunk, the one it may have to send again. A part that fails on a connection error, a timeout
-or a 5xx is sent again, same number, same bytes; a 429 is waited out as the configuration's
-``retries`` allow. A part that finally fails raises :class:`UploadError`, whose ``resume``
-sends only what is missing.
+Parts are multipart requests with ``Content-Range: part N/M`` (a stream of unknown size sends
+``part N/*``, its last ``part N/N``), read a block at a time; a stream that cannot seek keeps
+only the chunk it may resend. A part failing on a connection error, a timeout or a 5xx is
+resent (same number, same bytes); a 429 is waited out as the configuration's ``retries`` allow.
 """
 
 from __future__ import annotations
 
-import functools
 import io
 import logging
 import math
@@ -21,7 +16,7 @@ import stat
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Optional, Union, cast
+from typing import IO, TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Optional, Union, cast
 from urllib.parse import quote, urlencode
 
 from .api_client import _OPTIONS, ACCEPT_JSON, MultipartBody, Request, _segment
@@ -33,7 +28,9 @@ from .exceptions import (
     ApiTypeError,
     ApiValueError,
 )
+from .operation import ApiResponse, Operation
 from .paths.upload import post as _upload_with_upload_token
+from .paths.videos_video_id import get as _get_video
 from .paths.videos_video_id_source import post as _upload
 
 if TYPE_CHECKING:
@@ -41,38 +38,29 @@ if TYPE_CHECKING:
 
     from .api_client import ApiClient, CallOptions
     from .model.video import Video
-    from .operation import ApiResponse, Operation
 
-    #: What ``upload`` takes: a path, bytes, a binary file object (seekable or not), or an
-    #: iterable of bytes (a generator).
+    #: What ``upload`` takes: a path, bytes, a binary file object or an iterable of bytes.
     UploadSource = Union[
         str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes], Iterable[bytes]
     ]
     #: ``progress(uploaded_bytes, total_bytes)``; the total is None while a stream's is unknown.
     Progress = Callable[[int, Optional[int]], object]
-    #: A part's bytes, a block at a time, anew at each call.
-    Blocks = Callable[[], Iterator[Union[bytes, memoryview]]]
 
 logger = logging.getLogger("video_api")
 
 MiB = 1024 * 1024
-#: The size of the parts ``upload`` sends, unless told otherwise (api.video's client's).
-DEFAULT_CHUNK_SIZE = 50 * MiB
-#: The smallest part api.video takes, except for the last one.
-MIN_CHUNK_SIZE = 5 * MiB
-#: The largest part.
+DEFAULT_CHUNK_SIZE = 50 * MiB  #: The part size unless told otherwise (api.video's client's).
+MIN_CHUNK_SIZE = 5 * MiB  #: The smallest part api.video takes, but for the last one.
 MAX_CHUNK_SIZE = 128 * MiB
-#: Bytes read from the source and handed to the connection at a time.
-BLOCK = 1 * MiB
+BLOCK = MiB  # read from the source and handed to the connection at a time
 
 
 class UploadError(ApiException):
     """A part of an upload finally failed (or the source changed while it was sent).
 
-    ``part`` is the part's number, ``acknowledged`` the bytes api.video had taken, and
-    ``resume`` an opaque object: ``upload(video_id, same_file, resume=error.resume)`` (or
-    ``upload_with_upload_token``) sends only what is missing, in this process. The cause is
-    the exception's ``__cause__``; its status, headers and parsed problem are copied here.
+    ``part`` is the part's number, ``acknowledged`` the bytes api.video had taken. The same
+    upload call with the same source and ``resume=error.resume`` sends only what is missing (in
+    this process). The cause is ``__cause__``; its status, headers and problem are copied here.
     """
 
     def __init__(
@@ -95,8 +83,7 @@ class UploadError(ApiException):
 
 
 class UploadResume:
-    """Where a failed upload stopped; pass it back as ``resume=``. Opaque: what it holds may
-    change. For a stream it holds the chunk that was not acknowledged."""
+    """Opaque: where a failed upload stopped (and a stream's chunk); pass it back as ``resume=``."""
 
     def __init__(self, target: tuple[str, str], chunk_size: int, size: Optional[int]) -> None:
         self._target = target  # ("video", its id) or ("token", the upload token)
@@ -113,12 +100,8 @@ class UploadResume:
         return f"<UploadResume {len(self._acked)} parts, {done} bytes acknowledged{of}>"
 
 
-# -- sources ---------------------------------------------------------------------------------
-
-
-class _File:
-    """A source of known size, read at any offset from any thread: bytes (a memoryview), or
-    a seekable file object (seek and read, one thread at a time)."""
+class _File(ContextManager["_File"]):
+    """A source of known size read at any offset: bytes, or a seekable file (under a lock)."""
 
     def __init__(self, name: str, source: Any, start: int = 0, owned: bool = False) -> None:
         self.name, self.source, self.start, self.owned = name, source, start, owned
@@ -127,8 +110,7 @@ class _File:
         self.size = self.stamp[0]
 
     def blocks(self, offset: int, length: int) -> Iterator[Union[bytes, memoryview]]:
-        """``length`` bytes from ``offset``, a block at a time; fewer if the file shrank. A file
-        is read into one buffer, filled again once the connection has sent what it holds."""
+        """``length`` bytes from ``offset``, a block at a time, into one buffer reused once sent."""
         end = offset + length
         if isinstance(self.source, memoryview):
             for start in range(offset, end, BLOCK):
@@ -160,9 +142,6 @@ class _File:
             change = "it was written"
         return f"{self.name!r} changed during the upload: {change}"
 
-    def __enter__(self) -> _File:
-        return self
-
     def __exit__(self, error: object, *details: object) -> None:
         """Close a file opened here; leave a file object given past the bytes sent, or where
         it was if the upload failed (where a resume starts again)."""
@@ -184,11 +163,9 @@ class _File:
             return size, 0
 
 
-class _Stream:
-    """A source read once, front to back: a pipe, a socket file, a generator. It holds one
-    chunk, the one that may have to be sent again, until that is acknowledged."""
+class _Stream(ContextManager["_Stream"]):
+    """A source read once (a pipe, a generator), holding the chunk it may resend until acked."""
 
-    #: Read past a full chunk to learn whether the source ends with it.
     PROBE = 64 * 1024
 
     def __init__(self, name: str, read: Callable[[int], Any], where: str) -> None:
@@ -201,17 +178,16 @@ class _Stream:
     def read_chunk(self, limit: int) -> int:
         """Read the next chunk, of up to ``limit`` bytes; its length."""
         self.chunk, self.length = [], 0
-        while self.length < limit:
-            block = self._take(min(limit - self.length, BLOCK))
-            if block is None:
-                self.last = True
-                return self.length
-            room = limit - self.length
+        while (room := limit - self.length) > 0:
+            block = self._take(min(room, BLOCK))
+            if block is None:  # the end (and nothing is ahead)
+                break
             if len(block) > room:
                 block, self.ahead = block[:room], block[room:]
             self.chunk.append(block)
             self.length += len(block)
-        self.ahead = self._take(self.PROBE)
+        if self.length == limit:  # full: read past it to learn whether the source ends with it
+            self.ahead = self._take(self.PROBE)
         self.last = self.ahead is None
         return self.length
 
@@ -219,9 +195,6 @@ class _Stream:
         for block in self.chunk or ():
             for start in range(0, len(block), BLOCK):
                 yield block[start : start + BLOCK]
-
-    def __enter__(self) -> _Stream:
-        return self
 
     def __exit__(self, *error: object) -> None:
         """Nothing to release: the chunk is kept for a resume."""
@@ -231,30 +204,11 @@ class _Stream:
         if self.ahead is not None:
             block, self.ahead = self.ahead, None
             return block
-        data = self.read(size)
-        while data is None:  # a non-blocking stream with nothing yet: wait for it
+        while (data := self.read(size)) is None:  # a non-blocking stream with nothing yet
             time.sleep(0.01)
-            data = self.read(size)
         if isinstance(data, str):
             raise ApiValueError(f"{self.where}: open the file in binary mode ('rb'), not text mode")
         return memoryview(data).cast("B") if len(data) else None
-
-
-def _reader(items: Iterable[Any], where: str) -> Callable[[int], Any]:
-    """A stream's ``read`` for an iterable of bytes: its next item that is not empty, whatever
-    the size asked."""
-    iterator = iter(items)
-
-    def read(size: int) -> Any:
-        for item in iterator:
-            if not isinstance(item, (bytes, bytearray, memoryview)):
-                kind = type(item).__name__
-                raise ApiTypeError(f"{where}: an iterable source must yield bytes, got {kind}")
-            if len(item):
-                return item
-        return b""
-
-    return read
 
 
 def _open(file: Any, where: str) -> Union[_File, _Stream]:
@@ -265,14 +219,13 @@ def _open(file: Any, where: str) -> Union[_File, _Stream]:
             raise ApiValueError(f"{where}: the bytes to upload are empty")
         return _File("file", data)
     if isinstance(file, (str, os.PathLike)):
-        path = os.fspath(file)
-        shown = os.fsdecode(path)
-        if os.path.isdir(path):
+        shown = os.fsdecode(file)
+        if os.path.isdir(file):
             raise ApiValueError(f"{where}: {shown!r} is a directory, not a file")
-        if not os.path.exists(path):
+        if not os.path.exists(file):
             raise ApiValueError(f"{where}: no file at {shown!r}")
         try:
-            opened = open(path, "rb")  # noqa: SIM115 (closed by the source)
+            opened = open(file, "rb")  # noqa: SIM115 (closed by the source)
         except OSError as error:
             raise ApiValueError(f"{where}: cannot open {shown!r}: {error.strerror}") from None
         name = os.path.basename(shown)
@@ -286,12 +239,9 @@ def _open(file: Any, where: str) -> Union[_File, _Stream]:
     if hasattr(file, "read"):
         if getattr(file, "closed", False):
             raise ApiValueError(f"{where}: the file is closed")
-        mode = getattr(file, "mode", "b")
-        if (
-            isinstance(file, io.TextIOBase)
-            or (isinstance(mode, str) and "b" not in mode)
-            or isinstance(getattr(file, "encoding", None), str)
-        ):
+        mode, encoding = getattr(file, "mode", "b"), getattr(file, "encoding", None)
+        text = (isinstance(mode, str) and "b" not in mode) or isinstance(encoding, str)
+        if text or isinstance(file, io.TextIOBase):
             raise ApiValueError(f"{where}: open the file in binary mode ('rb'), not text mode")
         path = getattr(file, "name", None)
         name = os.path.basename(path) if isinstance(path, str) else "file"
@@ -305,21 +255,28 @@ def _open(file: Any, where: str) -> Union[_File, _Stream]:
             raise ApiValueError(f"{where}: the file has no bytes from its current position")
         return seekable
     if isinstance(file, Iterable) and not isinstance(file, Mapping):
-        return _Stream("file", _reader(file, where), where)
+        items = iter(file)
+
+        def read(size: int) -> Any:  # the next item that is not empty, whatever the size
+            for item in items:
+                if not isinstance(item, (bytes, bytearray, memoryview)):
+                    kind = type(item).__name__
+                    raise ApiTypeError(f"{where}: an iterable source must yield bytes, got {kind}")
+                if len(item):
+                    return item
+            return b""
+
+        return _Stream("file", read, where)
     raise ApiTypeError(
         f"{where} expects a path, bytes, a binary file object or an iterable of bytes, "
         f"got {type(file).__name__}"
     )
 
 
-# -- sending ---------------------------------------------------------------------------------
-
-
 class _PartFailed(Exception):
     """A part that is not sent again: why (``cause``), after how many attempts."""
 
     def __init__(self, part: int, attempts: int, cause: BaseException) -> None:
-        super().__init__(part, attempts, cause)
         self.part, self.attempts, self.cause = part, attempts, cause
 
 
@@ -328,11 +285,9 @@ class _Cancelled(Exception):
 
 
 def _endpoint(target: tuple[str, str]) -> tuple[Operation[Any], str]:
-    """The operation and URL of an upload to a video, or with a token."""
-    kind, value = target
-    if kind == "token":
-        return _upload_with_upload_token.operation, "/upload?" + urlencode({"token": value})
-    return _upload.operation, f"/videos/{_segment(value)}/source"
+    if target[0] == "token":
+        return _upload_with_upload_token.operation, "/upload?" + urlencode({"token": target[1]})
+    return _upload.operation, f"/videos/{_segment(target[1])}/source"
 
 
 class _Upload:
@@ -354,29 +309,23 @@ class _Upload:
         self.path = self.url.partition("?")[0]  # for logs: without the token
         self.timeout = options.get("_request_timeout")
         timeout = client.configuration.timeout if self.timeout is None else self.timeout
-        total = check_timeout(timeout)[0]  # refused here, before anything is sent
-        self.total_timeout = None if isinstance(timeout, tuple) else total
+        check_timeout(timeout)  # refused here, before anything is sent
+        self.total_timeout = None if isinstance(timeout, tuple) else timeout
         self.auth = client._credentials(self.operation)  # refused here when there are none
-        self.headers = client._headers(None, ACCEPT_JSON)
-        self.extra_headers = options.get("_headers") or {}
+        self.headers = {**client._headers(None, ACCEPT_JSON), **(options.get("_headers") or {})}
         self.stop = threading.Event()
-        # Progress: monotonic; a part sent again counts once; the total comes at the end.
-        self.lock = threading.Lock()
-        self.moved, self.reported = self.acknowledged, -1
-        self.sent_of_part: dict[int, int] = {}
-
-    @property
-    def acknowledged(self) -> int:
-        return sum(self.state._acked.values())  # read once the sending threads are done
+        self.lock = threading.Lock()  # progress is monotonic; the total comes at the end
+        self.moved, self.reported = sum(state._acked.values()), -1
+        self.sent_of_part: dict[int, int] = {}  # a part sent again counts once
 
     def send(
-        self, part: int, content_range: str, size: int, blocks: Blocks, final: bool
+        self, part: int, size: int, final: bool, count: Optional[int] = None, offset: int = 0
     ) -> ApiResponse[Any]:
-        """Send a part until it is acknowledged, or raise _PartFailed. ``final``: the part
-        that completes the upload."""
+        """Send a part until it is acknowledged, or raise _PartFailed (``count``: if known)."""
+        content_range = f"part {part}/{count or (part if final else '*')}"
         video_id = self.state._video_id
         fields = [("videoId", video_id, False)] if self.token_mode and video_id else []
-        file = MultipartBody.File(self.source.name, size, lambda: self._body(part, size, blocks))
+        file = MultipartBody.File(self.source.name, size, lambda: self._body(part, size, offset))
         body = MultipartBody([*fields, ("file", file, True)], self.operation.name)
         tries = waits = 0  # failed attempts; 429s waited out
         while True:
@@ -384,9 +333,11 @@ class _Upload:
                 response = self._attempt(body, content_range, tries + waits)
                 break
             except ApiException as error:
-                if final and (tries or self.state._acked) and _already_uploaded(error):
-                    # An earlier try of this part was taken, and only its answer was lost
-                    # (the other parts were taken in this upload: it was not complete before).
+                kind = error.problem.get("type") if error.problem is not None else None
+                taken = error.status == 400 and str(kind).endswith("video-source-already-uploaded")
+                if final and (tries or self.state._acked) and taken:
+                    # Taken by an earlier try whose answer was lost: this part was tried before,
+                    # or other parts were taken in this upload (it was not complete before).
                     response = self._fetch_video()
                     break
                 rest = self.client._rest  # the transport's policy: its waits and their cap
@@ -418,11 +369,10 @@ class _Upload:
         self.state._acked[part] = size
         return response
 
-    def failure(self, failed: _PartFailed) -> BaseException:
-        """The exception for a part that finally failed: the API's own when it refused the
-        first part outright (nothing was taken), else an UploadError that can resume."""
+    def failure(self, failed: _PartFailed, resume: Optional[UploadResume]) -> BaseException:
+        """The API's own exception if it refused the first part outright, else an UploadError."""
         cause, state, where = failed.cause, self.state, self.operation.name
-        acknowledged = self.acknowledged
+        acknowledged = sum(state._acked.values())  # the sending threads are done
         status = getattr(cause, "status", None) or 0
         if acknowledged == 0 and 400 <= status < 500 and not isinstance(cause, ApiConnectionError):
             return cause  # refused outright (404: no such video; 400: a bad token...): as is
@@ -442,28 +392,26 @@ class _Upload:
             for form in {state._target[1], quote(state._target[1], safe="")}:
                 message = message.replace(form, "***")
         return UploadError(
-            message, part=failed.part, acknowledged=acknowledged, resume=state, cause=cause
+            message, part=failed.part, acknowledged=acknowledged, resume=resume, cause=cause
         )
 
-    def _body(self, part: int, size: int, blocks: Blocks) -> Iterator[Union[bytes, memoryview]]:
-        """A part's bytes as the connection takes them: progress reported as they go, a stop
-        at the next block once the upload is interrupted, a check that the file held still."""
+    def _body(self, part: int, size: int, offset: int) -> Iterator[Union[bytes, memoryview]]:
+        """The part's blocks as sent: progress, a stop on interruption, a check of the file."""
+        source = self.source
         sent = 0
-        for block in blocks():
+        for block in source.blocks(offset, size) if isinstance(source, _File) else source.blocks():
             if self.stop.is_set():
                 raise _Cancelled
             yield block
             sent += len(block)
             self._progress(part, sent)  # the block is with the connection now
-        change = self.source.changed() if isinstance(self.source, _File) else None
+        change = source.changed() if isinstance(source, _File) else None
         if sent != size:
             change = f"the source ended {size - sent} bytes early"
         if change:
             raise _PartFailed(part, 1, ApiValueError(change))
 
     def _progress(self, part: int, sent: int) -> None:
-        if not self.callbacks:
-            return
         with self.lock:
             more = sent - self.sent_of_part.get(part, 0)
             if more <= 0:
@@ -479,18 +427,16 @@ class _Upload:
 
     def _attempt(self, body: MultipartBody, content_range: str, retries: int) -> ApiResponse[Any]:
         """One try of a part: no retry but the one a refused token allows."""
-        headers = {**self.headers, "Content-Type": body.content_type, **self.extra_headers}
+        headers = {"Content-Type": body.content_type, **self.headers}  # the caller's _headers win
         headers.update({"Content-Length": str(body.length), "Content-Range": content_range})
         request = Request(self.operation, self.url, headers, body, self.timeout)
         if self.total_timeout is not None:
             request.deadline = time.monotonic() + self.total_timeout
         deadline, started = request.deadline, time.perf_counter()
         for replayed in (False, True):
-            credential = None
-            if self.auth is not None:  # a token renewal gets what is left of the deadline
-                credential = self.auth.header(
-                    self.timeout if deadline is None else deadline - time.monotonic()
-                )
+            # A token renewal gets what is left of the deadline.
+            left = self.timeout if deadline is None else deadline - time.monotonic()
+            credential = None if self.auth is None else self.auth.header(left)
             response, _ = self.client.rest_client.request(
                 "POST",
                 self.url,
@@ -501,9 +447,8 @@ class _Upload:
                 replay_safe=False,
                 deadline=deadline,
             )
-            if replayed or response.status != 401 or self.auth is None:
-                break
-            if not self.auth.refused(credential):
+            refused = not replayed and response.status == 401 and self.auth is not None
+            if not refused or not self.auth.refused(credential):
                 break
             self.client._rest.discard(response)
         took = (time.perf_counter() - started) * 1000
@@ -513,83 +458,62 @@ class _Upload:
 
     def _fetch_video(self) -> ApiResponse[Any]:
         """The video whose last part was taken though the answer to it was lost."""
-        from .model.video import Video
-        from .operation import ApiResponse
-        from .paths.videos_video_id import get as get_video
-
         if not self.token_mode:
             options = {"_request_timeout": self.timeout, "_return_http_data_only": False}
-            video = self.client.call(get_video.operation, (self.state._target[1],), options)
+            video = self.client.call(_get_video.operation, (self.state._target[1],), options)
             return cast("ApiResponse[Any]", video)
         # With a token the video cannot be read back: what is known of it is its id.
         if self.state._video_id is None:
             raise ApiResponseError(detail="the upload is complete, but its video is unknown")
+        from .model.video import Video  # only this case needs the model at run time
+
         return ApiResponse(cast(Any, None), Video(video_id=self.state._video_id))
 
+    def send_file(self, source: _File, chunk: int, concurrency: int) -> ApiResponse[Any]:
+        """The parts, ``concurrency`` at a time, the last one last. After a failure no new part
+        starts; those on the way finish (what they send counts for a resume), then it is raised."""
+        count = max(1, math.ceil(source.size / chunk))
+        failures: list[Exception] = []
 
-def _already_uploaded(error: ApiException) -> bool:
-    kind = error.problem.get("type") if error.problem is not None else None
-    return error.status == 400 and str(kind).endswith("video-source-already-uploaded")
+        def send(number: int) -> ApiResponse[Any]:
+            offset = (number - 1) * chunk
+            length = min(chunk, source.size - offset)
+            return self.send(number, length, number == count, count, offset)
 
+        def work(number: int) -> None:
+            if not failures and not self.stop.is_set():
+                try:
+                    send(number)
+                except Exception as error:  # raised below, in the calling thread
+                    failures.append(error)
 
-def _send_file(job: _Upload, source: _File, chunk: int, concurrency: int) -> ApiResponse[Any]:
-    count = max(1, math.ceil(source.size / chunk))
-
-    def send(number: int) -> ApiResponse[Any]:
-        offset = (number - 1) * chunk
-        length = min(chunk, source.size - offset)
-        blocks = functools.partial(source.blocks, offset, length)
-        return job.send(number, f"part {number}/{count}", length, blocks, number == count)
-
-    pending = [number for number in range(1, count) if number not in job.state._acked]
-    if job.token_mode and job.state._video_id is None and pending:
-        send(pending.pop(0))  # part 1: its answer names the video the other parts go to
-    _send_parts(job, send, pending, concurrency)
-    return send(count)  # the last part, once every other one is acknowledged
-
-
-def _send_stream(job: _Upload, stream: _Stream, chunk: int) -> ApiResponse[Any]:
-    while True:
-        if stream.chunk is None and stream.read_chunk(chunk) == 0:
-            raise ApiValueError(f"{job.operation.name}: file: the stream is empty")
-        number, last = len(job.state._acked) + 1, stream.last
-        content_range = f"part {number}/{number if last else '*'}"
-        response = job.send(number, content_range, stream.length, stream.blocks, last)
-        stream.chunk = None  # acknowledged: let it go
-        if last:
-            return response
-
-
-def _send_parts(
-    job: _Upload, send: Callable[[int], object], numbers: list[int], workers: int
-) -> None:
-    """Send ``numbers``, ``workers`` at a time. After a failure no new part starts; those on
-    the way finish (what they send is acknowledged, for a resume), then the first failure is
-    raised."""
-    if workers == 1 or len(numbers) <= 1:
-        for number in numbers:
-            send(number)
-        return
-    failures: list[Exception] = []
-
-    def work(number: int) -> None:
-        if not failures and not job.stop.is_set():
-            try:
+        pending = [number for number in range(1, count) if number not in self.state._acked]
+        if self.token_mode and self.state._video_id is None and pending:
+            send(pending.pop(0))  # part 1: its answer names the video the other parts go to
+        if concurrency == 1 or len(pending) <= 1:
+            for number in pending:
                 send(number)
-            except Exception as error:  # raised below, in the calling thread
-                failures.append(error)
+        else:
+            from concurrent.futures import ThreadPoolExecutor  # only concurrent uploads need it
 
-    from concurrent.futures import ThreadPoolExecutor  # only concurrent uploads need it
+            with ThreadPoolExecutor(concurrency, thread_name_prefix="video-api-upload") as pool:
+                try:
+                    list(pool.map(work, pending))
+                except BaseException:
+                    self.stop.set()  # the parts on the way stop at their next block
+                    raise
+            if failures:
+                raise failures[0]
+        return send(count)  # the last part, once every other one is acknowledged
 
-    with ThreadPoolExecutor(workers, thread_name_prefix="video-api-upload") as pool:
-        try:
-            for _ in pool.map(work, numbers):
-                pass
-        except BaseException:
-            job.stop.set()  # the parts on the way stop at their next block
-            raise
-    if failures:
-        raise failures[0]
+    def send_stream(self, stream: _Stream, chunk: int) -> ApiResponse[Any]:
+        while True:
+            if stream.chunk is None and stream.read_chunk(chunk) == 0:
+                raise ApiValueError(f"{self.operation.name}: file: the stream is empty")
+            response = self.send(len(self.state._acked) + 1, stream.length, stream.last)
+            stream.chunk = None  # acknowledged: let it go
+            if stream.last:
+                return response
 
 
 def _ranges(numbers: list[int]) -> str:
@@ -603,13 +527,12 @@ def _ranges(numbers: list[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
 
 
-def _check_int(value: Any, name: str, low: int, high: Optional[int] = None) -> int:
+def _check_int(value: Any, name: str, low: int, high: Optional[int] = None) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ApiTypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < low or (high is not None and value > high):
         bounds = f">= {low}" if high is None else f"between {low} and {high}"
         raise ApiValueError(f"{name} must be {bounds}, got {value}")
-    return value
 
 
 def _check_str(value: Any, name: str, where: str) -> None:
@@ -636,33 +559,21 @@ class ChunkedUploads:
         _progress_listener: Optional[Progress] = None,
         **options: Unpack[CallOptions],
     ) -> Video:
-        """Upload a video's source: POST /videos/{videoId}/source, in parts when it is larger
-        than ``chunk_size`` (default 50 MiB, from 5 to 128 MiB).
+        """Upload a video's source: POST /videos/{videoId}/source, in parts of ``chunk_size``
+        (default 50 MiB, 5 to 128 MiB), ``concurrency`` at a time for a seekable source.
 
-        ``file`` is a path, bytes, a binary file object (seekable or not: a pipe, a socket
-        file) or an iterable of bytes, streamed in bounded memory. ``concurrency`` parts of a
-        seekable source go at once (at most the configuration's ``connection_pool_maxsize``;
-        a stream goes one part at a time); the last part goes once the others are taken. A
-        part that fails on a connection error, a timeout or a 5xx is sent again up to
-        ``part_retries`` times. ``progress(uploaded_bytes, total_bytes)`` is called as bytes
-        move, never twice at once (from the sending threads when ``concurrency`` > 1);
-        ``total_bytes`` is None while a stream's size is unknown, and the last call is
-        ``(total, total)`` once the video has it all. ``_progress_listener`` is api.video's
-        client's name for it. A part that finally fails raises :class:`UploadError`; pass its
-        ``resume`` back as ``resume=`` to send only what is missing. ``_request_timeout``
-        bounds each part's request.
+        ``file``: a path, bytes, a binary file object (a pipe too) or an iterable of bytes. A part
+        failing on a connection error, a timeout or a 5xx is sent again up to ``part_retries``
+        times. ``progress(uploaded_bytes, total_bytes)`` (or ``_progress_listener``) is called as
+        bytes move, never twice at once; ``total_bytes`` is None until a stream's size is known,
+        and the last call is ``(total, total)``. ``_request_timeout`` bounds each part's request.
+        An :class:`UploadError`'s ``resume``, passed as ``resume=``, sends only what is missing.
         """
         _check_str(video_id, "video_id", "upload")
         callbacks = [c for c in (progress, _progress_listener) if c is not None]
+        target = ("video", video_id)
         return self._chunked(
-            ("video", video_id),
-            file,
-            resume,
-            chunk_size,
-            concurrency,
-            part_retries,
-            callbacks,
-            options,
+            target, file, resume, chunk_size, concurrency, part_retries, callbacks, options
         )
 
     def upload_with_upload_token(
@@ -679,19 +590,17 @@ class ChunkedUploads:
         _progress_listener: Optional[Progress] = None,
         **options: Unpack[CallOptions],
     ) -> Video:
-        """Upload with a delegated upload token: POST /upload?token=..., no API key needed.
+        """Upload with a delegated upload token (no API key needed): POST /upload?token=...
 
-        The first part's answer names the video the other parts go to (``videoId``), so it
-        goes first; ``video_id`` uploads to a video that already exists. The keywords are
-        those of :meth:`upload`.
+        The first part goes first: its answer names the video for the others, unless
+        ``video_id`` does. The keywords are those of :meth:`upload`.
         """
         _check_str(token, "token", "upload_with_upload_token")
         if video_id is not None:
             _check_str(video_id, "video_id", "upload_with_upload_token")
         callbacks = [c for c in (progress, _progress_listener) if c is not None]
-        target = ("token", token)
         return self._chunked(
-            target,
+            ("token", token),
             file,
             resume,
             chunk_size,
@@ -705,16 +614,14 @@ class ChunkedUploads:
     def create_upload_progressive_session(
         self, video_id: str, *, part_retries: int = 3
     ) -> ProgressiveSession:
-        """A session that sends a video's source one part at a time, as you have them:
-        ``upload_part(file)`` for each, then ``upload_last_part(file)``."""
+        """A :class:`ProgressiveSession` that sends a video's parts as you have them."""
         _check_str(video_id, "video_id", "create_upload_progressive_session")
         return ProgressiveSession(self, video_id, None, part_retries)
 
     def create_upload_with_upload_token_progressive_session(
         self, token: str, video_id: Optional[str] = None, *, part_retries: int = 3
     ) -> ProgressiveSession:
-        """A progressive session with a delegated upload token (no API key needed); the
-        first part's answer names the video, unless ``video_id`` does."""
+        """A progressive session with a delegated upload token, to ``video_id`` or a new video."""
         _check_str(token, "token", "create_upload_with_upload_token_progressive_session")
         return ProgressiveSession(self, video_id, token, part_retries)
 
@@ -733,9 +640,7 @@ class ChunkedUploads:
         where = _endpoint(target)[0].name
         unknown = set(options) - _OPTIONS
         if unknown:
-            raise ApiTypeError(
-                f"{where}() got an unexpected keyword argument {sorted(unknown)[0]!r}"
-            )
+            raise ApiTypeError(f"{where}() got an unexpected keyword argument {min(unknown)!r}")
         if resume is not None:
             if not isinstance(resume, UploadResume):
                 kind = type(resume).__name__
@@ -780,30 +685,24 @@ class ChunkedUploads:
             job = _Upload(self.api_client, resume, source, callbacks, part_retries, options)
             try:
                 if isinstance(source, _File):
-                    response = _send_file(job, source, chunk, concurrency)
+                    response = job.send_file(source, chunk, concurrency)
                 else:
-                    response = _send_stream(job, source, chunk)
+                    response = job.send_stream(source, chunk)
             except _PartFailed as failed:
-                raise job.failure(failed) from failed.cause
+                raise job.failure(failed, resume) from failed.cause
         resume._done = True
-        total = job.acknowledged
+        total = sum(resume._acked.values())
         for callback in callbacks:
             callback(total, total)
-        return cast(
-            "Video", response if options.get("_return_http_data_only") is False else response.body
-        )
+        whole = options.get("_return_http_data_only") is False  # the ApiResponse, not its body
+        return cast("Video", response if whole else response.body)
 
 
 class ProgressiveSession:
-    """Sends a video's source one part at a time, as you have the parts (api.video's
-    progressive upload): ``upload_part(file)`` for each, then ``upload_last_part(file)``,
-    which returns the video. Parts are sent as ``part N/*``, the last one as ``part N/N``.
-
-    Each part is a path, bytes, a binary file object or an iterable of bytes; every part
-    but the last must be from 5 to 128 MiB. A part that fails on a connection error, a
-    timeout or a 5xx is sent again (``part_retries``); when it finally fails, the session
-    stays on that part, so calling the method again sends it again.
-    """
+    """Sends a video's source a part at a time as you have them: ``upload_part(file)`` for
+    each, then ``upload_last_part(file)`` for the video. A part is a source as for ``upload``,
+    5 to 128 MiB but the last; one failing on a connection error, a timeout or a 5xx is sent
+    again (``part_retries``); if it finally fails, calling the method again sends it again."""
 
     def __init__(
         self,
@@ -827,8 +726,7 @@ class ProgressiveSession:
         """Send the last part; the answer is the video."""
         return self._part(file, True, options)
 
-    # api.video's client's names
-    uploadPart = upload_part
+    uploadPart = upload_part  # api.video's client's names
     uploadLastPart = upload_last_part
 
     def _part(self, file: Any, last: bool, options: Mapping[str, Any]) -> Video:
@@ -836,41 +734,33 @@ class ProgressiveSession:
         where = f"{_endpoint(target)[0].name} ({'last ' if last else ''}part {self.current_part})"
         unknown = set(options) - _OPTIONS
         if unknown:
-            raise ApiTypeError(f"{where}: unexpected keyword argument {sorted(unknown)[0]!r}")
+            raise ApiTypeError(f"{where}: unexpected keyword argument {min(unknown)!r}")
         if self._done:
             raise ApiValueError(f"{where}: the session's last part was sent already")
         with _open(file, f"{where}: file") as source:
-            blocks: Blocks
-            if isinstance(source, _File):
-                size, blocks = source.size, functools.partial(source.blocks, 0, source.size)
-            else:  # one part, held: its size goes in Content-Length
-                size, blocks = source.read_chunk(MAX_CHUNK_SIZE), source.blocks
-                if size == 0:
-                    raise ApiValueError(f"{where}: file: the stream is empty")
-                if not source.last:
-                    raise ApiValueError(f"{where}: a part is at most {MAX_CHUNK_SIZE} bytes")
+            # A stream's part is held whole: its size goes in Content-Length.
+            size = source.size if isinstance(source, _File) else source.read_chunk(MAX_CHUNK_SIZE)
+            if size == 0:  # only a stream can be empty here
+                raise ApiValueError(f"{where}: file: the stream is empty")
+            if isinstance(source, _Stream) and not source.last:
+                raise ApiValueError(f"{where}: a part is at most {MAX_CHUNK_SIZE} bytes")
             if size > MAX_CHUNK_SIZE or (not last and size < MIN_CHUNK_SIZE):
                 raise ApiValueError(
                     f"{where}: a {'last ' if last else ''}part must be from "
                     f"{1 if last else MIN_CHUNK_SIZE} to {MAX_CHUNK_SIZE} bytes, got {size}"
                 )
             with self._lock:
-                number = self.current_part
                 state = UploadResume(target, MAX_CHUNK_SIZE, None)
                 state._video_id, state._acked = self.video_id, self._acked
                 job = _Upload(self.api.api_client, state, source, [], self.part_retries, options)
-                content_range = f"part {number}/{number if last else '*'}"
                 try:
-                    response = job.send(number, content_range, size, blocks, last)
-                except _PartFailed as failed:
-                    error = job.failure(failed)
-                    if isinstance(error, UploadError):
-                        error.resume = None  # the session stays on this part: call again
-                    raise error from failed.cause
-                self.video_id, self.current_part, self._done = state._video_id, number + 1, last
-        return cast(
-            "Video", response if options.get("_return_http_data_only") is False else response.body
-        )
+                    response = job.send(self.current_part, size, last)
+                except _PartFailed as failed:  # the session stays on this part: call again
+                    raise job.failure(failed, None) from failed.cause
+                self.video_id, self._done = state._video_id, last
+                self.current_part += 1
+        whole = options.get("_return_http_data_only") is False  # the ApiResponse, not its body
+        return cast("Video", response if whole else response.body)
 
 
 __all__ = [

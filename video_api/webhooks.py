@@ -1,12 +1,8 @@
 """The receiving side of api.video's webhooks: check the signature, then read the event.
 
-api.video signs each webhook call with ``X-Api-Video-Signature``: the HMAC-SHA256 (hex) of the
-raw body, keyed with the webhook's ``signatureSecret`` (returned when the webhook is created).
-Verify against the bytes as received, before parsing: re-encoded JSON would not match.
-
-    event = video_api.webhooks.parse_event(body, request_headers, secret)
-    if event.type == "video.encoding.quality.completed":
-        ...
+api.video signs each call with ``X-Api-Video-Signature``, the hex HMAC-SHA256 of the raw body
+keyed with the webhook's ``signatureSecret``. Verify the bytes as received, before parsing
+(re-encoded JSON would not match): ``event = parse_event(body, request_headers, secret)``.
 """
 
 from __future__ import annotations
@@ -15,13 +11,10 @@ import hashlib
 import hmac
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Final, Mapping, Optional
 
 from .exceptions import ApiValueError
 from .schemas import Model, field
-
-if TYPE_CHECKING:
-    from typing import Final, Optional
 
 __all__ = ["WebhookEvent", "WebhookSignatureError", "parse_event", "verify"]
 
@@ -89,32 +82,24 @@ class WebhookEvent(Model):
 
 
 def verify(body: bytes, signature: str, secret: str) -> bool:
-    """Whether ``signature`` is the HMAC-SHA256 of ``body`` with ``secret``, compared in
-    constant time so that the comparison does not leak how much of a forgery was right."""
+    """Whether ``signature`` is the HMAC-SHA256 of ``body`` with ``secret`` (in constant time)."""
     if not isinstance(body, (bytes, bytearray, memoryview)) or not secret:
         return False
-    expected = hmac.new(secret.encode(), bytes(body), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(
-        expected, signature.strip().lower().encode("ascii", "replace").decode()
-    )
+    expected = hmac.new(secret.encode(), bytes(body), hashlib.sha256).hexdigest().encode()
+    return hmac.compare_digest(expected, signature.strip().lower().encode("ascii", "replace"))
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     """A header by name, whatever the case of the mapping's keys."""
-    getter = getattr(headers, "get", None)
-    value = getter(name) if getter is not None else None
+    value = headers.get(name)
     if value is None:
-        lowered = name.lower()
-        value = next((v for k, v in headers.items() if k.lower() == lowered), None)
+        value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
     return value
 
 
 def parse_event(body: bytes, headers: Mapping[str, str], secret: str) -> WebhookEvent:
-    """Verify a webhook call (raw body, its headers, the webhook's secret) and return its event.
-
-    Raises ``WebhookSignatureError`` (an ``ApiValueError``) when the signature is missing or
-    wrong, or the body is not a JSON event.
-    """
+    """Verify a webhook call (raw body, its headers, the webhook's secret) and return its event;
+    ``WebhookSignatureError`` if the signature is missing or wrong, or the body is no event."""
     signature = _header(headers, SIGNATURE_HEADER)
     if signature is None:
         raise WebhookSignatureError(f"the webhook call has no {SIGNATURE_HEADER} header")
@@ -130,8 +115,8 @@ def parse_event(body: bytes, headers: Mapping[str, str], secret: str) -> Webhook
     if not isinstance(data, dict):
         raise WebhookSignatureError("the webhook body is not a JSON object")
     webhook_id = _header(headers, WEBHOOK_ID_HEADER)
-    if webhook_id is not None and "webhookId" not in data:
-        data["webhookId"] = webhook_id
+    if webhook_id is not None:
+        data.setdefault("webhookId", webhook_id)
     try:
         return WebhookEvent._from_wire(data)  # as a response: unknown fields are kept
     except (TypeError, ValueError) as error:

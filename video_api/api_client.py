@@ -1,11 +1,7 @@
-"""The runtime: one :class:`ApiClient` executes every operation, through one request path.
-
-An operation is data (:class:`~video_api.operation.Operation`); the generated API methods
-hand it their arguments. :meth:`ApiClient.call` (the API methods), :meth:`call_operation`
-(the auth tag's generated-client surface) and :meth:`call_api` (any path) all build a
-:class:`Request`, then :meth:`ApiClient._send` adds credentials and sends it, and
-:meth:`ApiClient._respond` reads, parses, and returns or raises.
-"""
+"""The runtime: one :class:`ApiClient` runs every operation (data: :mod:`video_api.operation`).
+:meth:`~ApiClient.call` (API methods), :meth:`~ApiClient.call_operation` (the auth tag) and
+:meth:`~ApiClient.call_api` (any path) build a :class:`Request`; ``_send`` adds credentials
+and sends it; ``_respond`` reads, parses, and returns or raises."""
 
 from __future__ import annotations
 
@@ -13,9 +9,11 @@ import copy
 import json
 import logging
 import os
+import re
 import time
 import warnings
 from datetime import datetime
+from functools import lru_cache
 from types import MappingProxyType
 from typing import (
     IO,
@@ -26,6 +24,7 @@ from typing import (
     Iterator,
     List,
     Mapping,
+    NamedTuple,
     NoReturn,
     Optional,
     Sequence,
@@ -41,7 +40,6 @@ from urllib.parse import quote, urlencode
 from ._version import __version__
 from .configuration import Configuration, Timeout, check_timeout, check_url, is_loopback
 from .exceptions import (
-    ApiException,
     ApiResponseError,
     ApiTimeoutError,
     ApiTypeError,
@@ -49,8 +47,8 @@ from .exceptions import (
     TooManyRequestsException,
     exception_class_for,
 )
-from .operation import ApiResponse, ApiResponseWithoutDeserialization, Operation, Param
-from .schemas import Model, Unset, resolve, unset
+from .operation import ApiResponse, ApiResponseWithoutDeserialization, Operation
+from .schemas import Model, Unset, _encode, resolve, unset
 
 logger = logging.getLogger("video_api")
 
@@ -58,11 +56,10 @@ T = TypeVar("T")
 B_contra = TypeVar("B_contra", contravariant=True)
 R_co = TypeVar("R_co", covariant=True)
 T_co = TypeVar("T_co", covariant=True)
-C = TypeVar("C", bound="ApiClient")
 
 if TYPE_CHECKING:  # typing-only: nothing here is imported or built at run time
     import urllib3
-    from typing_extensions import Literal, ParamSpec, Protocol, TypedDict
+    from typing_extensions import Literal, ParamSpec, Protocol, Self, TypedDict
 
     from .auth import BasicAuth, TokenManager
     from .rest import RESTClientObject
@@ -121,24 +118,19 @@ ACCEPT_JSON: Tuple[str, ...] = (JSON,)
 MAX_JSON_BYTES = 8 * 1024 * 1024
 READ_BLOCK = 64 * 1024
 _OPTIONS = frozenset({"_request_timeout", "_headers", "_return_http_data_only", "_preload_content"})
-_json_types: Dict[str, bool] = {}
 
 
+@lru_cache(maxsize=64)  # bounded: a server could send endless variants
 def is_json(content_type: str) -> bool:
     """True for ``application/json``, with parameters, and ``+json`` types (``problem+json``)."""
-    known = _json_types.get(content_type)
-    if known is None:
-        mime = content_type.split(";", 1)[0].strip().lower()
-        known = mime == JSON or (mime.startswith("application/") and mime.endswith("+json"))
-        if len(_json_types) < 64:  # a server could send endless variants; keep the usual ones
-            _json_types[content_type] = known
-    return known
+    mime = content_type.split(";", 1)[0].strip().lower()
+    return mime == JSON or (mime.startswith("application/") and mime.endswith("+json"))
 
 
 class Request:
     """One request, ready to send: the options object every call path builds."""
 
-    __slots__ = ("body", "deadline", "headers", "host", "operation", "stream", "timeout", "url")
+    __slots__ = ("body", "deadline", "headers", "host", "operation", "timeout", "url")
 
     def __init__(
         self,
@@ -147,7 +139,6 @@ class Request:
         headers: Dict[str, str],
         body: Union[bytes, MultipartBody, None] = None,
         timeout: Optional[Timeout] = None,
-        stream: bool = False,
         host: Optional[str] = None,
     ) -> None:
         self.operation = operation
@@ -155,34 +146,25 @@ class Request:
         self.headers = headers
         self.body = body
         self.timeout = timeout
-        self.stream = stream
         self.host = host
         #: When the whole call must be over (monotonic), for a timeout given as one number.
         self.deadline: Optional[float] = None
 
 
 class MultipartBody:
-    """multipart/form-data streamed from its sources, never read whole into memory.
-
-    Iterating it yields the encoded body from the start, so a retry sends it again: a file
-    is read again from where it started. A stream that cannot seek is read once only, and
-    such a body is not ``replayable``. A file field may also be a :class:`MultipartBody.File`,
-    whose bytes the caller provides (the chunked upload sends its parts so).
-    """
+    """multipart/form-data streamed from its sources, never read whole into memory. Each
+    iteration yields the body from the start (a file from where it started), so a retry sends
+    it again; a stream that cannot seek is read once, and the body is not ``replayable``."""
 
     BLOCK = 256 * 1024
 
-    class File:
-        """A file field given by its name, its size (None when unknown) and its bytes, which
-        ``blocks()`` yields anew at each call."""
+    class File(NamedTuple):
+        """A file field whose bytes the caller provides (the chunked upload's parts): its name,
+        size (None when unknown), and ``blocks()``, which yields its bytes anew at each call."""
 
-        def __init__(
-            self,
-            name: str,
-            size: Optional[int],
-            blocks: Callable[[], Iterator[Union[bytes, memoryview]]],
-        ) -> None:
-            self.name, self.size, self.blocks = name, size, blocks
+        name: str
+        size: Optional[int]
+        blocks: Callable[[], Iterator[Union[bytes, memoryview]]]
 
     def __init__(self, fields: Sequence[Tuple[str, Any, bool]], where: str) -> None:
         self.boundary = os.urandom(16).hex()
@@ -239,13 +221,8 @@ class MultipartBody:
     @property
     def length(self) -> Optional[int]:
         """The body's size in bytes, or None when a stream's size is unknown."""
-        total = 0
-        for section in self._sections:
-            size = len(section) if isinstance(section, bytes) else section.size
-            if size is None:
-                return None
-            total += size
-        return total
+        sizes = [len(s) if isinstance(s, bytes) else s.size for s in self._sections]
+        return None if None in sizes else sum(size for size in sizes if size is not None)
 
     def __iter__(self) -> Iterator[Union[bytes, memoryview]]:
         for section in self._sections:
@@ -261,11 +238,7 @@ class MultipartBody:
     def _blocks(self, file: IO[bytes], start: Optional[int] = None) -> Iterator[bytes]:
         if start is not None:
             file.seek(start)
-        while True:
-            block = file.read(self.BLOCK)
-            if not block:
-                return
-            yield block
+        yield from iter(lambda: file.read(self.BLOCK), b"")
 
 
 def _scalar(value: Any) -> str:
@@ -300,8 +273,7 @@ class BaseApi:
 
 
 class ApiClient:
-    """Runs operations over one urllib3 pool. Use it in a ``with`` block, or ``close()`` it,
-    to release its connections."""
+    """Runs operations over one urllib3 pool: use it in a ``with`` block, or ``close()`` it."""
 
     def __init__(
         self,
@@ -314,12 +286,13 @@ class ApiClient:
                 f"{type(self).__name__} expects a video_api.Configuration, "
                 f"got {type(configuration).__name__}"
             )
-        self.configuration = configuration if configuration is not None else Configuration()
+        config = configuration if configuration is not None else Configuration()
+        self.configuration = config
         # The transport, and urllib3 with it, load with the first client, not with the package.
         from . import rest
 
         self._rest = rest
-        self.rest_client: RESTClientObject = rest.RESTClientObject(self.configuration)
+        self.rest_client: RESTClientObject = rest.RESTClientObject(config)
         self._default_headers: Dict[str, str] = {
             "User-Agent": f"video-api-python/{__version__}",
             "AV-Origin-Client": f"python:{__version__}",
@@ -327,7 +300,6 @@ class ApiClient:
         if header_name is not None and header_value is not None:
             self._default_headers[header_name] = header_value
         self._prepared: Dict[Tuple[Any, ...], Dict[str, str]] = {}
-        config = self.configuration
         self.auth: Optional[TokenManager] = None
         self._basic: Optional[BasicAuth] = None
         if config.api_key or config.access_token or config.token is not None:
@@ -339,13 +311,11 @@ class ApiClient:
                     f"anyone on the network path can read them; use https",
                     stacklevel=2,
                 )
-
             self.auth = TokenManager(config, self._exchange)
             if config.api_key and config.auth == "basic":
                 self._basic = BasicAuth(config.api_key)
 
-    # -- lifecycle
-    def __enter__(self: C) -> C:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -358,7 +328,6 @@ class ApiClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(host={self.configuration.host!r})"
 
-    # -- headers
     @property
     def default_headers(self) -> Mapping[str, str]:
         """Headers sent with every request (read-only; see :meth:`set_default_header`)."""
@@ -380,8 +349,7 @@ class ApiClient:
         key = (content_type, tuple(accept))
         headers = self._prepared.get(key)
         if headers is None:
-            headers = dict(self._default_headers)
-            headers["Accept"] = ", ".join(accept)
+            headers = {**self._default_headers, "Accept": ", ".join(accept)}
             if content_type:
                 headers["Content-Type"] = content_type
             self._prepared[key] = headers
@@ -389,11 +357,8 @@ class ApiClient:
 
     # -- the three ways in
     def call(self, operation: Operation[T], args: Tuple[Any, ...], options: Mapping[str, Any]) -> T:
-        """Run ``operation`` with the generated method's arguments, in declaration order.
-
-        Returns the parsed body; with ``_return_http_data_only=False`` the
-        :class:`ApiResponse` (which unpacks as ``body, status, headers``).
-        """
+        """Run ``operation`` with the generated method's arguments, in declaration order: the
+        parsed body, or with ``_return_http_data_only=False`` the :class:`ApiResponse`."""
         unknown = set(options) - _OPTIONS
         if unknown:
             raise ApiTypeError(
@@ -432,14 +397,13 @@ class ApiClient:
                     f"{operation.name}: content_type {content_type!r} is not supported; "
                     f"this operation sends {JSON}"
                 )
-            payload = self._model(operation, operation.model("body"), body, "body").to_json()
+            payload = self._model(operation, body, "body").to_json().encode()
         headers = self._headers(content_type if payload else None, accept_content_types)
-        request = Request(operation, operation.path, headers, payload.encode() if payload else None)
-        request.timeout, request.stream = timeout, stream
+        request = Request(operation, operation.path, headers, payload, timeout)
         response, retries = self._send(request)
         if skip_deserialization:
             if not stream:  # loaded now, capped, so that the connection is free again
-                data = self._read(response, operation.path, request.deadline)
+                data = self._read(request, response)
                 response = type(response)(
                     body=data,
                     headers=response.headers,
@@ -463,23 +427,16 @@ class ApiClient:
         timeout: Optional[Timeout] = None,
         host: Optional[str] = None,
     ) -> ApiResponse[Any]:
-        """Call any endpoint, with this client's auth, retries, timeouts and errors.
-
-        ``body`` is sent as JSON (a model, dict or list) or as is (bytes or str);
-        ``fields`` as multipart form data (a file as a path, bytes or binary file object
-        is streamed). ``auth_settings=["apiKey"]`` authorizes the call as the API methods
-        do; ``["bearerAuth"]`` always with a bearer token. The response ``body`` is the
-        decoded JSON (None when empty); with ``stream=True`` a success is left unread in
-        ``response``. POST and PATCH are not replayed once they may have reached the server.
-        """
+        """Call any endpoint, with this client's auth, retries, timeouts and errors. ``body``
+        goes as JSON (a model, dict or list) or as is (bytes or str); ``fields`` as multipart
+        form data (a file, as a path, bytes or binary file object, is streamed).
+        ``auth_settings=["apiKey"]`` authorizes it as the API methods do, ``["bearerAuth"]``
+        always with a bearer token. The response ``body`` is the decoded JSON (None if empty);
+        ``stream=True`` leaves a success unread in ``response``. POST and PATCH are not
+        replayed once they may have reached the server."""
         method = method.upper()
-        if (
-            not isinstance(resource_path, str)
-            or not resource_path.startswith("/")
-            or resource_path.startswith("//")
-            or any(c.isspace() or c == "\\" for c in resource_path)
-        ):
-            # Anything else could move the request, and its credentials, to another host.
+        # Else the request, and its credentials, could go to another host.
+        if not isinstance(resource_path, str) or not re.fullmatch(r"/(?!/)[^\s\\]*", resource_path):
             raise ApiValueError(
                 f"call_api: resource_path must start with one '/' and have no spaces or "
                 f"backslashes, got {resource_path!r}"
@@ -504,23 +461,17 @@ class ApiClient:
             sent = {**sent, "Content-Type": payload.content_type}
         elif isinstance(body, (bytes, str)):
             payload = body.encode() if isinstance(body, str) else body
-        elif body is not None:
-            text = (
-                body.to_json()
-                if isinstance(body, Model)
-                else json.dumps(body, separators=(",", ":"))
-            )
-            payload = text.encode()
+        elif body is not None:  # a model, or JSON data that may hold models and datetimes
+            payload = _encode(body).encode()
             sent = {**sent, "Content-Type": JSON}
         if headers:
             sent = {**sent, **headers}
-        request = Request(operation, resource_path, sent, payload, timeout, stream, host)
+        request = Request(operation, resource_path, sent, payload, timeout, host)
         response, retries = self._send(request)
         if stream and 200 <= response.status < 300:
             return ApiResponse(response, unset, response.headers, retries)
         return self._respond(request, response, retries)
 
-    # -- building
     def _build(self, operation: Operation[Any], args: Tuple[Any, ...]) -> Request:
         """Serialize the arguments where the declaration says they go."""
         path, query = operation.path, cast("List[Tuple[str, str]]", [])
@@ -542,11 +493,20 @@ class ApiClient:
             elif where == "query":
                 items = value if isinstance(value, (list, tuple)) else (value,)
                 query.extend((param.wire, _scalar(item)) for item in items)
-            elif where == "deep":
-                query.extend(self._deep(operation, param, value))
+            elif where == "deep":  # deepObject: name[key]=value, name[key][]=item for a list
+                if not isinstance(value, Mapping):
+                    raise ApiTypeError(
+                        f"{operation.name}: {param.name} expects a mapping, "
+                        f"got {type(value).__name__}"
+                    )
+                for key, item in value.items():
+                    if isinstance(item, (list, tuple)):
+                        query.extend((f"{param.wire}[{key}][]", _scalar(one)) for one in item)
+                    else:
+                        query.append((f"{param.wire}[{key}]", _scalar(item)))
             elif where == "json":
-                model = self._model(operation, operation.model("body"), value, param.name)
-                payload, content_type = model.to_json().encode(), JSON
+                payload = self._model(operation, value, param.name).to_json().encode()
+                content_type = JSON
             else:
                 form.append((param.wire, value, where == "file"))
         if form:
@@ -556,23 +516,9 @@ class ApiClient:
         return Request(operation, url, self._headers(content_type, ACCEPT_JSON), payload)
 
     @staticmethod
-    def _deep(operation: Operation[Any], param: Param, value: Any) -> Iterator[Tuple[str, str]]:
-        """deepObject style: ``name[key]=value``, and ``name[key][]=item`` for a list."""
-        if not isinstance(value, Mapping):
-            raise ApiTypeError(
-                f"{operation.name}: {param.name} expects a mapping, got {type(value).__name__}"
-            )
-        for key, item in value.items():
-            if isinstance(item, (list, tuple)):
-                yield from ((f"{param.wire}[{key}][]", _scalar(one)) for one in item)
-            else:
-                yield f"{param.wire}[{key}]", _scalar(item)
-
-    @staticmethod
-    def _model(
-        operation: Operation[Any], model: Optional[Type[Model]], value: Any, name: str
-    ) -> Model:
+    def _model(operation: Operation[Any], value: Any, name: str) -> Model:
         """The body as its model: a model instance as is, or a mapping of its fields."""
+        model = operation.model("body")
         assert model is not None, operation
         if type(value) is model:
             return value
@@ -584,7 +530,6 @@ class ApiClient:
             )
         return model(value)
 
-    # -- sending
     def _credentials(self, operation: Operation[Any]) -> Any:
         """The auth strategy for ``operation``, or None when it needs no credentials."""
         security = operation.security
@@ -606,8 +551,7 @@ class ApiClient:
         return self.auth
 
     def _send(self, request: Request) -> Tuple[urllib3.HTTPResponse, int]:
-        """Send with credentials when the operation needs them; on a 401 that the auth
-        strategy can recover from, send once more. Logs without secrets."""
+        """Send with the credentials the operation needs, and log it without secrets."""
         operation = request.operation
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if debug else 0.0
@@ -624,27 +568,17 @@ class ApiClient:
         if isinstance(body, MultipartBody) and body.length is not None:
             headers = {**headers, "Content-Length": str(body.length)}
         auth = self._credentials(operation)
-        deadline = request.deadline
-        # A token renewal this call needs gets what is left of its deadline, or its pair.
-        renewal = timeout if deadline is None else deadline - time.monotonic()
-        credential = auth.header(renewal) if auth is not None else None
-        response, retries = self.rest_client.request(
-            operation.method,
-            request.url,
-            headers=headers if credential is None else {**headers, "Authorization": credential},
-            body=body,
-            timeout=request.timeout,
-            host=request.host,
-            replay_safe=replay_safe,
-            deadline=request.deadline,
-        )
-        if response.status == 401 and auth is not None and auth.refused(credential):
-            self._rest.discard(response)
-            renewal = timeout if deadline is None else deadline - time.monotonic()
+        retries = 0
+        for again in (False, True):  # again after a 401 the auth strategy can recover from
+            credential, sent = None, headers
+            if auth is not None:  # a token renewal gets what is left of the call's time
+                left = timeout if request.deadline is None else request.deadline - time.monotonic()
+                credential = auth.header(left)
+                sent = {**headers, "Authorization": credential}
             response, more = self.rest_client.request(
                 operation.method,
                 request.url,
-                headers={**headers, "Authorization": auth.header(renewal)},
+                headers=sent,
                 body=body,
                 timeout=request.timeout,
                 host=request.host,
@@ -652,6 +586,9 @@ class ApiClient:
                 deadline=request.deadline,
             )
             retries += more
+            if again or response.status != 401 or auth is None or not auth.refused(credential):
+                break
+            self._rest.discard(response)
         if debug:
             logger.debug(
                 "%s %s%s -> %s %s in %.1f ms",
@@ -667,29 +604,38 @@ class ApiClient:
     def _exchange(
         self, operation: Operation[Any], body: Mapping[str, Any], timeout: Optional[Timeout] = None
     ) -> Any:
-        """Run an auth operation without credentials, within ``timeout`` (default: the
-        configuration's); the token manager's way to the server."""
+        """The token manager's way to the server: an auth operation, within ``timeout``."""
         return self.call_operation(operation, body, timeout=timeout).body
 
-    # -- receiving
     def _respond(
         self, request: Request, response: urllib3.HTTPResponse, retries: int
     ) -> ApiResponse[Any]:
         """Read and parse the body: a success is returned, an error status raised."""
         operation = request.operation
         status = response.status
-        data = self._read(response, request.url, request.deadline)
+        data = self._read(request, response)
         response_class = operation.response_classes.get(status, ApiResponse)
         if 200 <= status < 300:
             body = self._parse(response, data, operation.model(status))
             return response_class(response, body, response.headers, retries)
-        raise self._error(operation, response, data, response_class, retries)
+        # An error: the problem parsed into its declared model, when it fits.
+        model = operation.model(status) or resolve("bad_request.BadRequest")
+        try:
+            problem = self._parse(response, data, model)
+        except ApiResponseError:
+            problem = None
+        api_response = response_class(response, problem, response.headers, retries)
+        error = exception_class_for(status)(api_response=api_response, body=data, retries=retries)
+        if isinstance(error, TooManyRequestsException):
+            error.retry_after = self._rest.retry_after(response.headers)
+            error.rate_limit_limit = _int_or_none(response.headers.get("X-RateLimit-Limit"))
+            error.rate_limit_remaining = _int_or_none(response.headers.get("X-RateLimit-Remaining"))
+        raise error
 
-    def _read(
-        self, response: urllib3.HTTPResponse, path: str, deadline: Optional[float] = None
-    ) -> bytes:
+    def _read(self, request: Request, response: urllib3.HTTPResponse) -> bytes:
         """The whole body, decoded, refusing one too large to be an API answer (whatever
-        its transfer encoding says) or one still arriving past ``deadline``."""
+        its transfer encoding says) or one still arriving past the call's deadline."""
+        deadline = request.deadline
         length = response.length_remaining  # Content-Length, as urllib3 parsed it
         if length is not None and length > MAX_JSON_BYTES:
             self._refuse(response, f"body of {length} bytes is larger than {MAX_JSON_BYTES}")
@@ -707,11 +653,9 @@ class ApiClient:
                 if deadline is not None and time.monotonic() > deadline:
                     response.close()
                     response.release_conn()
+                    detail = f"{request.url}: the body was still arriving at the call's deadline"
                     raise ApiTimeoutError(
-                        response.status,
-                        response.reason,
-                        headers=response.headers,
-                        detail=f"{path}: the body was still arriving at the call's deadline",
+                        response.status, response.reason, headers=response.headers, detail=detail
                     )
                 chunk = read(READ_BLOCK)
                 if not chunk:
@@ -723,12 +667,9 @@ class ApiClient:
         except self._rest.HTTPError as error:
             # http.client's IncompleteRead keeps the bytes that did arrive.
             partial = getattr(error.args[-1] if error.args else None, "partial", b"")
+            body = b"".join(chunks) + (partial if isinstance(partial, bytes) else b"")
             raise self._rest.transport_error(
-                error,
-                "reading",
-                path,
-                response=response,
-                body=b"".join(chunks) + (partial if isinstance(partial, bytes) else b""),
+                error, "reading", request.url, response=response, body=body
             ) from error
 
     @staticmethod
@@ -743,66 +684,34 @@ class ApiClient:
     @staticmethod
     def _parse(response: urllib3.HTTPResponse, data: bytes, model: Optional[Type[Model]]) -> Any:
         """The body as ``model`` (or plain JSON without one); anything else is ApiResponseError."""
-
-        def fail(detail: str) -> ApiResponseError:
-            return ApiResponseError(
-                response.status, response.reason, headers=response.headers, body=data, detail=detail
-            )
-
-        content_type = response.headers.get("Content-Type", "")
-        if not is_json(content_type):
-            if model is None and not data:
-                return None
-            raise fail(f"expected JSON, got content type {content_type!r} ({len(data)} bytes)")
         if model is None and not data:
             return None
-        try:
-            value = json.loads(data)
-        except ValueError as error:
-            raise fail(f"invalid JSON ({len(data)} bytes): {error}") from None
-        except RecursionError:
-            raise fail("JSON nested too deeply") from None
-        if model is None:
-            return value
-        try:
-            return model._from_wire(value)
-        except (ApiTypeError, ApiValueError) as error:
-            raise fail(f"body is not a valid {model.__name__}: {error}") from None
-
-    def _error(
-        self,
-        operation: Operation[Any],
-        response: urllib3.HTTPResponse,
-        data: bytes,
-        response_class: Type[ApiResponse[Any]],
-        retries: int,
-    ) -> ApiException:
-        """The exception for an error status, with the problem parsed into its declared model."""
-        model = operation.model(response.status) or resolve("bad_request.BadRequest")
-        try:
-            problem = self._parse(response, data, model)
-        except ApiResponseError:
-            problem = None
-        api_response = response_class(
-            response=response, body=problem, headers=response.headers, retries=retries
+        content_type = response.headers.get("Content-Type", "")
+        if not is_json(content_type):
+            detail = f"expected JSON, got content type {content_type!r} ({len(data)} bytes)"
+        else:
+            try:
+                value = json.loads(data)
+            except ValueError as error:
+                detail = f"invalid JSON ({len(data)} bytes): {error}"
+            except RecursionError:
+                detail = "JSON nested too deeply"
+            else:
+                if model is None:
+                    return value
+                try:
+                    return model._from_wire(value)
+                except (ApiTypeError, ApiValueError) as error:
+                    detail = f"body is not a valid {model.__name__}: {error}"
+        raise ApiResponseError(
+            response.status, response.reason, headers=response.headers, body=data, detail=detail
         )
-        error = exception_class_for(response.status)(
-            api_response=api_response, body=data, retries=retries
-        )
-        if isinstance(error, TooManyRequestsException):
-            error.retry_after = self._rest.retry_after(response.headers)
-            headers = response.headers
-            error.rate_limit_limit = _int_or_none(headers.get("X-RateLimit-Limit"))
-            error.rate_limit_remaining = _int_or_none(headers.get("X-RateLimit-Remaining"))
-        return error
 
 
 class AuthenticatedApiClient(ApiClient):
-    """An :class:`ApiClient` that exchanges ``api_key`` for bearer tokens and renews them.
-
-    The class of api.video's own client. ``environment`` ("production" or "sandbox"), or
-    that client's ``production=False``, overrides the configuration's when given.
-    """
+    """An :class:`ApiClient` that exchanges ``api_key`` for bearer tokens and renews them, as
+    api.video's own client does. ``environment`` ("production" or "sandbox"), or that client's
+    ``production=False``, overrides the configuration's when given."""
 
     auth: TokenManager  # always set: this client authenticates with tokens
 
@@ -847,9 +756,7 @@ def _int_or_none(value: Optional[str]) -> Optional[int]:
 
 def endpoint(operation: Operation[Any], name: Optional[str] = None) -> Any:
     """An auth tag method that runs ``operation``; a plain function, so binding costs nothing.
-
-    Typed ``Any`` here; the generated module types it exactly as an ``Endpoint``.
-    """
+    Typed ``Any`` here; the generated module types it exactly as an ``Endpoint``."""
 
     def method(
         self: BaseApi,
@@ -871,16 +778,13 @@ def endpoint(operation: Operation[Any], name: Optional[str] = None) -> Any:
         )
 
     method.__name__ = method.__qualname__ = name or operation.name
-    ok = next(cls for status, cls in operation.response_classes.items() if 200 <= status < 300)
+    responses = operation.response_classes
+    ok = next(cls for status, cls in responses.items() if 200 <= status < 300)
     request_model = operation.body_model.rpartition(".")[2] if operation.body_model else "None"
-    method.__annotations__ = {  # what help() shows
-        **method.__annotations__,
-        "body": f"Union[{request_model}, Mapping[str, Any], Unset]",
-        "return": f"Union[{ok.__name__}, ApiResponseWithoutDeserialization]",
-    }
-    codes = ", ".join(
-        f"{status}: {cls.__name__}" for status, cls in operation.response_classes.items()
-    )
+    # What help() shows:
+    method.__annotations__["body"] = f"Union[{request_model}, Mapping[str, Any], Unset]"
+    method.__annotations__["return"] = f"Union[{ok.__name__}, ApiResponseWithoutDeserialization]"
+    codes = ", ".join(f"{status}: {cls.__name__}" for status, cls in responses.items())
     method.__doc__ = (
         f"{operation.summary}: {operation.method} {operation.path}\n\n"
         f"body: {request_model} (or a mapping of its fields)\n"
@@ -897,19 +801,14 @@ def endpoint(operation: Operation[Any], name: Optional[str] = None) -> Any:
 
 def with_http_info(method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> ApiResponse[T]:
     """Call an API method and get its :class:`ApiResponse`: ``status``, ``headers`` (such as
-    the rate-limit headers) and the parsed ``body``.
-
-    ``with_http_info(videos_api.get, video_id)``
-    """
+    the rate-limit headers) and the parsed ``body``: ``with_http_info(videos_api.get, id)``."""
     return cast("ApiResponse[T]", method(*args, _return_http_data_only=False, **kwargs))  # type: ignore[arg-type]
 
 
 def paginate(method: Callable[P, Page[T]], *args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
-    """Every item of a paginated list, across pages, fetched one page at a time.
-
+    """Every item of a paginated list, across pages, fetched one page at a time:
     ``for video in paginate(videos_api.list, tags=["news"]): ...`` takes the same filters
-    as the method; ``page_size`` sets how many items each request fetches.
-    """
+    as the method; ``page_size`` sets how many items each request fetches."""
     import inspect  # only paginating needs it
 
     if "current_page" not in inspect.signature(method).parameters:

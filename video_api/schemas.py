@@ -1,14 +1,8 @@
-"""One base class for every schema model.
-
-A model subclass declares its fields once, as class attributes made by
-:func:`field`; :class:`Model` derives everything else from them: construction by
-Python name or wire name, validation with errors that name the model, the field,
-the expected and the received type, immutability, mapping and attribute access,
-a ``repr`` that shortens secrets, and JSON in wire names.
-
-Values are kept in a dict keyed by wire name, exactly as they go on the wire, so
-serializing is one ``json.dumps`` and parsing a response is one pass over the
-declared fields. Unknown fields sent by the server are kept, never rejected.
+"""One base class for every schema model, whose fields are class attributes made by
+:data:`field`. :class:`Model` derives the rest: construction by Python or wire name, errors
+naming model, field and types, immutability, mapping and attribute access, a ``repr`` that
+shortens secrets. Values are kept by wire name, as they go on the wire, so serializing is one
+``json.dumps`` and parsing one pass over the declared fields. Unknown server fields are kept.
 """
 
 from __future__ import annotations
@@ -42,6 +36,7 @@ from .exceptions import (
 )
 
 M = TypeVar("M", bound="Model")
+_fromisoformat = datetime.fromisoformat
 
 
 class Unset:
@@ -71,43 +66,26 @@ def resolve(ref: str) -> Any:
 
 
 class Field:
-    """One declared field of a model: how it is named, typed and shown.
-
-    ``type`` is ``str``, ``int``, ``float``, ``bool``, ``datetime``, ``object`` (any JSON),
-    or a model: a class, or ``"module.Class"`` under ``video_api.model``, imported on first
-    use so that a model's import does not pull in every model it nests.
-    """
-
-    __slots__ = (
-        "default",
-        "description",
-        "enum",
-        "exact",
-        "many",
-        "name",
-        "nullable",
-        "required",
-        "secret",
-        "type",
-        "wire",
-    )
+    """A model field (made by :data:`field`) of type ``str``, ``int``, ``float``, ``bool``,
+    ``datetime``, ``object`` (any JSON) or a model: a class, or ``"module.Class"`` under
+    ``video_api.model``, imported on first use so that a model does not import all it nests."""
 
     def __init__(
         self,
         wire: str,
-        type_: Any,
+        type_: Union[type, str],
         *,
-        many: bool,
-        required: bool,
-        nullable: bool,
-        default: Any,
-        secret: bool,
-        enum: Optional[Tuple[Any, ...]],
-        description: str,
+        many: bool = False,
+        required: bool = False,
+        nullable: bool = False,
+        default: Any = unset,
+        secret: bool = False,
+        enum: Optional[Tuple[Any, ...]] = None,
+        description: str = "",
     ) -> None:
         self.name = wire  # the Python name; set from the attribute name by Model
         self.wire = wire
-        self.type = type_
+        self.type: Any = type_  # a model named by string until resolved
         self.many = many
         self.required = required
         self.nullable = nullable
@@ -115,8 +93,7 @@ class Field:
         self.secret = secret
         self.enum = enum
         self.description = description
-        #: The type a value may have to be taken as is, with no check or conversion (never a
-        #: datetime: a naive one is refused).
+        #: A value of exactly this type is taken unchecked (never datetime: naive ones are refused)
         self.exact = None if many or enum or isinstance(type_, str) or type_ is datetime else type_
 
     @property
@@ -133,18 +110,13 @@ class Field:
         return self.type
 
     def loader(self) -> Tuple[Any, Callable[[str, Any], Any]]:
-        """(the type a server value is taken as is, how any other becomes this field's value),
-        made once per field, when its model first parses a response. Decoded JSON holds only
-        dicts, lists and scalars, so plain type tests do, without ``check``'s general ones."""
+        """(the type of server values taken as is, how others become this field's value). Decoded
+        JSON holds only dicts, lists and scalars, so plain type tests do."""
         expected = self.resolve()
-        nested = expected if isinstance(expected, type) and issubclass(expected, Model) else None
         # A server may send an enum value this client does not know yet: it is kept.
-        item_exact = None if nested is not None or expected is datetime else expected
-        if self.enum:
-            item_exact = str
-
-        if nested is not None:
-            from_wire = nested._from_wire
+        item_exact = str if self.enum else expected
+        if isinstance(expected, type) and issubclass(expected, Model):
+            from_wire = expected._from_wire
 
             def one(model: str, value: Any) -> Any:
                 if type(value) is dict:
@@ -152,7 +124,17 @@ class Field:
                 return self.check_one(model, value, True)
 
         elif expected is datetime:
-            one = self.check_datetime
+
+            def one(model: str, value: Any) -> Any:
+                if type(value) is str:  # the usual case: one C call, no checks to repeat
+                    try:
+                        parsed = _fromisoformat(value)
+                        if parsed.tzinfo is not None:
+                            return parsed
+                    except ValueError:
+                        pass
+                return self.check_datetime(model, value)
+
         else:
 
             def one(model: str, value: Any) -> Any:
@@ -168,17 +150,17 @@ class Field:
 
         return None, many
 
-    def check(self, model: str, value: Any, from_server: bool) -> Any:
-        """Return ``value`` as this field holds it, or raise naming model and field."""
+    def check(self, model: str, value: Any) -> Any:
+        """A user's ``value`` as this field holds it, or raise naming model and field."""
         if value is None:
-            if self.nullable or from_server:
+            if self.nullable:
                 return None
             self.wrong_type(model, value)
         if self.many:
             if not isinstance(value, (list, tuple)):
                 self.wrong_type(model, value)
-            return tuple(self.check_one(model, item, from_server) for item in value)
-        return self.check_one(model, value, from_server)
+            return tuple(self.check_one(model, item, False) for item in value)
+        return self.check_one(model, value, False)
 
     def check_one(self, model: str, value: Any, from_server: bool) -> Any:
         expected = self.resolve()
@@ -203,12 +185,10 @@ class Field:
                     return int(value)
                 except ValueError:  # more digits than int() takes: a wrong type all the same
                     pass
-        elif expected is float:
-            if kind is int:
-                return value
-        elif expected is str:
-            if isinstance(value, str):
-                return str(value)
+        elif expected is float and kind is int:
+            return value
+        elif expected is str and isinstance(value, str):
+            return str(value)
         elif issubclass(expected, Model):
             if isinstance(value, expected):
                 return value
@@ -253,33 +233,8 @@ class Field:
         )
 
 
-def field(
-    wire: str,
-    type_: Union[type, str],
-    *,
-    many: bool = False,
-    required: bool = False,
-    nullable: bool = False,
-    default: Any = unset,
-    secret: bool = False,
-    enum: Optional[Tuple[Any, ...]] = None,
-    description: str = "",
-) -> Any:
-    """Declare a model field. ``type_`` may name a model as a string, for nesting.
-
-    Typed ``Any`` so the annotation on the attribute rules.
-    """
-    return Field(
-        wire,
-        type_,
-        many=many,
-        required=required,
-        nullable=nullable,
-        default=default,
-        secret=secret,
-        enum=enum,
-        description=description,
-    )
+#: Declare a model field; typed to return ``Any`` so that the attribute's annotation rules.
+field: Callable[..., Any] = Field
 
 
 def _shorten(value: Any) -> str:
@@ -356,11 +311,9 @@ class Model(Mapping[str, Any]):
                 raise ApiTypeError(f"{model}.{spec.name} was given twice", [model, spec.wire])
             if value is not None or spec.required or spec.nullable:
                 # The usual case, a value of exactly the declared type, needs no conversion.
-                values[spec.wire] = (
-                    value if type(value) is spec.exact else spec.check(model, value, False)
-                )
+                values[spec.wire] = value if type(value) is spec.exact else spec.check(model, value)
         self._complete(values)
-        object.__setattr__(self, "_values", values)
+        _set_values(self, values)
 
     @classmethod
     def _from_wire(cls: Type[M], data: Any) -> M:
@@ -390,8 +343,8 @@ class Model(Mapping[str, Any]):
 
     @classmethod
     def _complete(cls, values: Dict[str, Any]) -> None:
-        """Raise if a required field is missing. Defaults are not added: a value left out is
-        not sent, as the server applies the same default; reading it gives the default."""
+        """Raise if a required field is missing. Defaults are not added: the server applies
+        them to what is not sent, and reading a left-out value gives the default."""
         for spec in cls._required:
             if spec.wire not in values:
                 raise ApiMissingFieldError(
@@ -452,17 +405,14 @@ class Model(Mapping[str, Any]):
 
     __hash__ = None  # type: ignore[assignment]
 
-    # -- immutability
-    def __setattr__(self, name: str, value: Any) -> NoReturn:
+    def __setattr__(self, *_: Any) -> NoReturn:
         raise ApiAttributeError(f"{type(self).__name__} is immutable; build a new one instead")
 
-    def __delattr__(self, name: str) -> NoReturn:
-        raise ApiAttributeError(f"{type(self).__name__} is immutable; build a new one instead")
+    __delattr__ = __setattr__
 
     def __reduce__(self) -> Tuple[Any, ...]:
         return (type(self)._from_wire, (self.to_dict(),))
 
-    # -- output
     def to_dict(self) -> Dict[str, Any]:
         """A plain dict in wire names, nested models included: what goes on the wire."""
         return json.loads(self.to_json())  # type: ignore[no-any-return]
@@ -495,12 +445,8 @@ class Model(Mapping[str, Any]):
 
 
 def _teach_pprint() -> None:
-    """Let pprint lay out models like dicts, one field per line, when they are long.
-
-    pprint calls repr before it looks up how to lay an object out, so registering here, once
-    pprint is loaded, is in time for the first pprint call; the module is never imported
-    for this, which keeps ``import video_api`` cheap.
-    """
+    """Let pprint lay out long models like dicts. pprint calls repr first, so registering here,
+    once pprint is loaded, is in time, and ``import video_api`` need not import pprint."""
     printer = getattr(sys.modules.get("pprint"), "PrettyPrinter", None)
     dispatch = getattr(printer, "_dispatch", None)
     if isinstance(dispatch, dict) and Model.__repr__ not in dispatch:
@@ -517,20 +463,20 @@ def _pprint_model(
     for index, (label, value, secret) in enumerate(fields):
         last = index == len(fields) - 1
         stream.write(label)
-        closing = "}" if label[0] == "*" else ""
         inner, room = indent + len(label), allowance + 1 if last else 1
         if secret:
-            stream.write(_shorten(value) + closing)
+            stream.write(_shorten(value))
         elif isinstance(value, datetime):  # pprint cannot break it: tzinfo to the next line
             text = repr(value)
             if inner + len(text) + room > printer._width:
                 text = text.replace(
                     ", tzinfo=", ",\n" + " " * (inner + text.find("(") + 1) + "tzinfo="
                 )
-            stream.write(text + closing)
+            stream.write(text)
         else:
             printer._format(value, stream, inner, room, context, level)
-            stream.write(closing)
+        if label[0] == "*":  # the "**{key: " of a field that is not an identifier
+            stream.write("}")
         if not last:
             stream.write(",\n" + " " * indent)
     stream.write(")")

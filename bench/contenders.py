@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import importlib
 import json
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 import urllib3
 
@@ -84,8 +84,13 @@ class Floor:
 
     name = "floor"
 
-    def __init__(self, url: str, key: str, maxsize: int = 1) -> None:
-        self.http = urllib3.PoolManager() if maxsize == 1 else urllib3.PoolManager(maxsize=maxsize)
+    def __init__(
+        self, url: str, key: str, maxsize: int = 1, timeout: Optional[urllib3.Timeout] = None
+    ) -> None:
+        options: Dict[str, Any] = {} if maxsize == 1 else {"maxsize": maxsize}
+        if timeout is not None:  # the SDK's default; without one, sockets block with no poll
+            options["timeout"] = timeout
+        self.http = urllib3.PoolManager(**options)
         self.url = url
         self.api_key_url = url + "/auth/api-key"
         self.refresh_url = url + "/auth/refresh"

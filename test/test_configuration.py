@@ -21,6 +21,8 @@ SECRET = "s3cr3t-pa55w0rd"
         ("https://ws.api.video/#top", "must have no query or fragment"),
         (f"https://user:{SECRET}@ws.api.video", "must not carry a user name or password"),
         ("http://ws.api.video@127.0.0.1:8080", "must not carry a user name or password"),
+        ("http://[::1", r"must be an http\(s\) URL, got 'http://\[::1'"),  # unparsable
+        (f"http://user:{SECRET}@[::1", r"must be an http\(s\) URL, got '\*\*\*@\[::1'"),
     ],
 )
 def test_a_host_that_would_mislead_is_refused(host: str, message: str) -> None:

@@ -24,7 +24,10 @@ _logger = logging.getLogger("video_api")
 
 def redact(url: str) -> str:
     """``url`` with its user name and password, if any, shown as ``***``."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # unparsable (a bracket left open): hide all that may be a password
+        return "***@" + url.rpartition("@")[2] if "@" in url else url
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))

@@ -157,6 +157,48 @@ def test_a_passed_deadline_is_raised_without_the_upload_token(emulator: Emulator
     assert emulator.count("/upload") == 0
 
 
+@contextmanager
+def dripping_server(interval: float = 0.05, drips: int = 100) -> Iterator[str]:
+    """A loopback server that answers one request with 200 and a promised 10,000-byte body,
+    then sends it a byte every ``interval`` seconds, ``drips`` bytes at most."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)  # the request, GET: its head only
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n")
+            for _ in range(drips):
+                if stop.wait(interval):
+                    return
+                connection.sendall(b" ")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(5.0)
+        listener.close()
+
+
+def test_a_body_still_arriving_at_the_deadline_is_a_timeout_without_the_upload_token() -> None:
+    """Every byte arrives well within the read timeout, but the body never ends: one number
+    bounds the whole call, reading included. The error names the URL, with its upload token
+    hidden."""
+    with dripping_server() as url:
+        client = video_api.ApiClient(video_api.Configuration(host=url))
+        with client, Stopwatch() as watch:
+            error = raised(lambda: client.call_api("/upload?token=to1SECRET", "GET", timeout=0.5))
+    assert type(error) is ApiTimeoutError
+    assert error.status == 200
+    assert "/upload?token=***: the body was still arriving at the call's deadline" in str(error)
+    assert "to1SECRET" not in str(error) and "to1SECRET" not in (error.detail or "")
+    assert 0.5 <= watch.elapsed < 1.5
+
+
 @pytest.mark.parametrize("stalled", [API_KEY, REFRESH], ids=["api-key", "refresh"])
 def test_one_number_bounds_the_token_renewal_the_call_needs(
     emulator: Emulator, stalled: str

@@ -46,6 +46,7 @@ from .exceptions import (
     ApiValueError,
     TooManyRequestsException,
     exception_class_for,
+    shown,
 )
 from .operation import ApiResponse, ApiResponseWithoutDeserialization, Operation
 from .schemas import Model, Unset, _encode, resolve, unset
@@ -565,8 +566,9 @@ class ApiClient:
         body = request.body
         replay_safe = operation.replay_safe and getattr(body, "replayable", True)
         headers = request.headers
-        if isinstance(body, MultipartBody) and body.length is not None:
-            headers = {**headers, "Content-Length": str(body.length)}
+        length = body.length if isinstance(body, MultipartBody) else None
+        if length is not None:  # each length reads the sections' sizes: once, here
+            headers = {**headers, "Content-Length": str(length)}
         auth = self._credentials(operation)
         retries = 0
         for again in (False, True):  # again after a 401 the auth strategy can recover from
@@ -594,7 +596,7 @@ class ApiClient:
                 "%s %s%s -> %s %s in %.1f ms",
                 operation.method,
                 request.host or self.configuration.host,
-                self._rest.shown(request.url),
+                shown(request.url),
                 response.status,
                 response.reason,
                 (time.perf_counter() - started) * 1000,

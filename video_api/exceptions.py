@@ -7,10 +7,19 @@ one subclass per status family. No message ever includes a credential.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Type
 
 if TYPE_CHECKING:
     from .api_client import ApiResponse
+
+#: An upload token in a query string, up to where the URL (or the message naming it) goes on.
+_TOKEN_IN_QUERY = re.compile(r"(?<=[?&]token=)[^&#\s:;,'\")]*")
+
+
+def shown(text: str) -> str:
+    """``text`` (a path, a message) as logs and errors may show it: without an upload token."""
+    return _TOKEN_IN_QUERY.sub("***", text) if "token=" in text else text
 
 
 class OpenApiException(Exception):
@@ -78,7 +87,7 @@ class ApiException(OpenApiException):
         self.headers = headers
         self.body = body
         self.api_response = api_response
-        self.detail = detail
+        self.detail = detail if detail is None else shown(detail)  # it may name an upload URL
         self.retries = retries
         super().__init__(self._message())
 

@@ -11,7 +11,6 @@ import logging
 import math
 import os
 import random
-import re
 import time
 import warnings
 import weakref
@@ -30,7 +29,7 @@ from urllib3.exceptions import (
 from urllib3.exceptions import HTTPError as HTTPError  # re-exported: the client's reads catch it
 
 from .configuration import Configuration, Timeout, check_timeout, check_url, redact
-from .exceptions import ApiConnectionError, ApiTimeoutError, ApiValueError
+from .exceptions import ApiConnectionError, ApiTimeoutError, ApiValueError, shown
 
 logger = logging.getLogger("video_api")
 
@@ -215,7 +214,7 @@ class RESTClientObject:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise ApiTimeoutError(
-                        detail=f"{method} {shown(path)}: the call's deadline passed",
+                        detail=f"{method} {path}: the call's deadline passed",
                         retries=attempt,
                     )
                 bound = urllib3.Timeout(connect=min(left, connect), read=min(left, read))
@@ -297,14 +296,6 @@ def discard(response: Response) -> None:
     response.release_conn()
 
 
-_TOKEN_IN_QUERY = re.compile(r"(?<=[?&]token=)[^&#\s]*")
-
-
-def shown(text: str) -> str:
-    """``text`` (a path, a message) as logs and errors may show it: without an upload token."""
-    return _TOKEN_IN_QUERY.sub("***", text) if "token=" in text else text
-
-
 def transport_error(
     error: Exception,
     method: str,
@@ -320,8 +311,7 @@ def transport_error(
         error, NewConnectionError
     )
     kind = ApiTimeoutError if timed_out else ApiConnectionError
-    reason = shown(str(getattr(error, "reason", None) or error))
-    path = shown(path)
+    reason = getattr(error, "reason", None) or error
     if response is None:
         return kind(detail=f"{method} {path}: {reason}", retries=retries)
     # The status line arrived but the body broke off: say which response it was.

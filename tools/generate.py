@@ -156,7 +156,7 @@ def render_model(name: str) -> str:
     block += ["    from typing_extensions import Literal"] if "Literal[" in hints else []
     block += [f"    from .{module(m)} import {m}" for m in nested]
     lines += ["if TYPE_CHECKING:", *block] if block else []
-    lines += ["", "", f"class {name}(Model):", f'    """{doc}"""', ""]
+    lines += ["", "", f"class {name}(Model):", f'    """{doc}"""', "", "    __slots__ = ()", ""]
     lines += [p.declaration() for p in props]
     lines += ["", "    if TYPE_CHECKING:", ""]
     arguments = "".join(f"        {p.argument()},\n" for p in props)

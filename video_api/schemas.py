@@ -84,6 +84,7 @@ class Field:
         description: str = "",
     ) -> None:
         self.name = wire  # the Python name; set from the attribute name by Model
+        self.owner = ""  # the model's name; set by Model
         self.wire = wire
         self.type: Any = type_  # a model named by string until resolved
         self.many = many
@@ -95,6 +96,9 @@ class Field:
         self.description = description
         #: A value of exactly this type is taken unchecked (never datetime: naive ones are refused)
         self.exact = None if many or enum or isinstance(type_, str) or type_ is datetime else type_
+        #: Set by loader(): a server's list item of this type is taken as is, others are loaded
+        self.item_exact: Any = None
+        self.item_load: Callable[[Field, Any], Any] = Field.check_one
 
     @property
     def type_name(self) -> str:
@@ -109,62 +113,53 @@ class Field:
             self.exact = None if self.many or self.enum else self.type
         return self.type
 
-    def loader(self) -> Tuple[Any, Callable[[str, Any], Any]]:
-        """(the type of server values taken as is, how others become this field's value). Decoded
-        JSON holds only dicts, lists and scalars, so plain type tests do."""
+    def loader(self) -> Tuple[Any, Callable[[Field, Any], Any]]:
+        """For parsing: (the type of a server value taken as is, the function of this field and
+        any other value that makes it this field's value). Decoded JSON holds only dicts, lists
+        and scalars, so plain type tests do."""
         expected = self.resolve()
         # A server may send an enum value this client does not know yet: it is kept.
-        item_exact = str if self.enum else expected
+        self.item_exact = str if self.enum else expected
         if isinstance(expected, type) and issubclass(expected, Model):
-            from_wire = expected._from_wire
-
-            def one(model: str, value: Any) -> Any:
-                if type(value) is dict:
-                    return from_wire(value)
-                return self.check_one(model, value, True)
-
+            self.item_load = expected._parse
         elif expected is datetime:
-            one = self.check_datetime
-        else:
+            self.item_load = Field.check_datetime
+        return (None, Field.load_many) if self.many else (self.item_exact, self.item_load)
 
-            def one(model: str, value: Any) -> Any:
-                return self.check_one(model, value, True)
+    def load_many(self, value: Any) -> Tuple[Any, ...]:
+        if type(value) is not list:
+            self.wrong_type(value)
+        exact, load = self.item_exact, self.item_load
+        for index, item in enumerate(value):  # in place: the decoded list is the model's own
+            if type(item) is not exact:
+                value[index] = load(self, item)
+        return tuple(value)
 
-        if not self.many:
-            return item_exact, one
-
-        def many(model: str, value: Any) -> Any:
-            if type(value) is not list:
-                self.wrong_type(model, value)
-            return tuple([item if type(item) is item_exact else one(model, item) for item in value])
-
-        return None, many
-
-    def check(self, model: str, value: Any) -> Any:
+    def check(self, value: Any) -> Any:
         """A user's ``value`` as this field holds it, or raise naming model and field."""
         if value is None:
             if self.nullable:
                 return None
-            self.wrong_type(model, value)
+            self.wrong_type(value)
         if self.many:
             if not isinstance(value, (list, tuple)):
-                self.wrong_type(model, value)
-            return tuple(self.check_one(model, item, False) for item in value)
-        return self.check_one(model, value, False)
+                self.wrong_type(value)
+            return tuple(self.check_one(item, False) for item in value)
+        return self.check_one(value, False)
 
-    def check_one(self, model: str, value: Any, from_server: bool) -> Any:
+    def check_one(self, value: Any, from_server: bool = True) -> Any:
         expected = self.resolve()
         kind = type(value)
         if self.enum and not from_server and value not in self.enum:
             if not isinstance(value, expected):
-                self.wrong_type(model, value)
+                self.wrong_type(value)
             raise ApiValueError(
-                f"{model}.{self.name} ({self.wire!r}) must be one of "
+                f"{self.owner}.{self.name} ({self.wire!r}) must be one of "
                 f"{', '.join(map(repr, self.enum))}, got {value!r}",
-                [model, self.wire],
+                [self.owner, self.wire],
             )
         if expected is datetime:
-            return self.check_datetime(model, value)
+            return self.check_datetime(value)
         if kind is expected or expected is object:
             return value
         if expected is int:
@@ -183,10 +178,10 @@ class Field:
             if isinstance(value, expected):
                 return value
             if isinstance(value, Mapping):
-                return expected._from_wire(value) if from_server else expected(value)
-        self.wrong_type(model, value)
+                return expected(value)
+        self.wrong_type(value)
 
-    def check_datetime(self, model: str, value: Any) -> datetime:
+    def check_datetime(self, value: Any) -> datetime:
         """A timezone-aware datetime from one, or from an ISO 8601 string."""
         if isinstance(value, str):
             try:
@@ -198,27 +193,34 @@ class Field:
                     parsed = isoparse(value)
                 except (ValueError, OverflowError):
                     raise ApiValueError(
-                        f"{model}.{self.name} ({self.wire!r}) expects an ISO 8601 date-time, "
-                        f"got {value!r}",
-                        [model, self.wire],
+                        f"{self.owner}.{self.name} ({self.wire!r}) expects an ISO 8601 "
+                        f"date-time, got {value!r}",
+                        [self.owner, self.wire],
                     ) from None
             # api.video sends UTC; a value without an offset is read as UTC.
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
         if isinstance(value, datetime):
             if value.tzinfo is None:
                 raise ApiValueError(
-                    f"{model}.{self.name} ({self.wire!r}) needs a timezone-aware datetime "
-                    f"(e.g. datetime.now(timezone.utc)), got a naive one",
-                    [model, self.wire],
+                    f"{self.owner}.{self.name} ({self.wire!r}) needs a timezone-aware "
+                    f"datetime (e.g. datetime.now(timezone.utc)), got a naive one",
+                    [self.owner, self.wire],
                 )
             return value
-        self.wrong_type(model, value)
+        self.wrong_type(value)
 
-    def wrong_type(self, model: str, value: Any) -> NoReturn:
+    def wrong_type(self, value: Any) -> NoReturn:
         raise ApiTypeError(
-            f"{model}.{self.name} ({self.wire!r}) expects {self.type_name}"
+            f"{self.owner}.{self.name} ({self.wire!r}) expects {self.type_name}"
             f"{' or None' if self.nullable else ''}, got {type(value).__name__}",
-            [model, self.wire],
+            [self.owner, self.wire],
+        )
+
+    def missing(self) -> NoReturn:
+        raise ApiMissingFieldError(
+            f"{self.owner}.{self.name} ({self.wire!r}) is required: "
+            f"expected {self.type_name}, got nothing",
+            [self.owner, self.wire],
         )
 
 
@@ -255,8 +257,8 @@ class Model(Mapping[str, Any]):
     _values: Dict[str, Any]
     _fields: ClassVar[Tuple[Field, ...]] = ()
     _required: ClassVar[Tuple[Field, ...]] = ()
-    #: Per class, for ``_from_wire``: (wire name, nullable, exact type, loader) of each field.
-    _plan: ClassVar[Optional[Tuple[Tuple[str, bool, Any, Callable[[str, Any], Any]], ...]]] = None
+    #: Per class: the parser of a decoded JSON object from the server, see :func:`_parser`
+    _parse: ClassVar[Callable[[Optional[Field], Any], Any]]
     _lookup: ClassVar[Dict[str, Field]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -264,7 +266,7 @@ class Model(Mapping[str, Any]):
         fields = []
         for name, value in list(vars(cls).items()):
             if isinstance(value, Field):
-                value.name = name
+                value.name, value.owner = name, cls.__name__
                 if value.type == cls.__name__:
                     value.type = cls
                     value.exact = None if value.many or value.enum else cls
@@ -272,7 +274,7 @@ class Model(Mapping[str, Any]):
                 setattr(cls, name, property(_getter(value), doc=value.description or None))
         cls._fields = tuple(fields)
         cls._required = tuple(f for f in fields if f.required)
-        cls._plan = None  # each class its own, made by _from_wire
+        cls._parse = staticmethod(_parser(cls))
         cls._lookup = {**{f.wire: f for f in fields}, **{f.name: f for f in fields}}
         lines = [
             f"    {f.name} ({f.type_name}{', required' if f.required else ''}): "
@@ -300,47 +302,19 @@ class Model(Mapping[str, Any]):
                 raise ApiTypeError(f"{model}.{spec.name} was given twice", [model, spec.wire])
             if value is not None or spec.required or spec.nullable:
                 # The usual case, a value of exactly the declared type, needs no conversion.
-                values[spec.wire] = value if type(value) is spec.exact else spec.check(model, value)
-        self._complete(values)
+                values[spec.wire] = value if type(value) is spec.exact else spec.check(value)
+        # Defaults are not added: the server applies them to what is not sent, and reading a
+        # left-out value gives the default.
+        for spec in self._required:
+            if spec.wire not in values:
+                spec.missing()
         _set_values(self, values)
 
     @classmethod
     def _from_wire(cls: Type[M], data: Any) -> M:
-        """Validate a decoded JSON value from the server; unknown fields are kept."""
-        if type(data) is not dict:
-            raise ApiTypeError(
-                f"{cls.__name__} expects a JSON object, got {type(data).__name__}", [cls.__name__]
-            )
-        plan = cls._plan
-        if plan is None:  # built on the first response: nested models are imported then
-            plan = cls._plan = tuple((f.wire, f.nullable, *f.loader()) for f in cls._fields)
-        try:
-            for wire, nullable, exact, load in plan:
-                value = data.get(wire)
-                if value is None:  # null for a field that cannot be null reads as absent
-                    if not nullable and wire in data:
-                        del data[wire]
-                elif type(value) is not exact:  # the usual case needs no conversion
-                    data[wire] = load(cls.__name__, value)
-        except RecursionError:
-            raise ApiValueError(f"{cls.__name__} is nested too deeply", [cls.__name__]) from None
-        if cls._required:
-            cls._complete(data)
-        self = object.__new__(cls)
-        _set_values(self, data)
-        return self
-
-    @classmethod
-    def _complete(cls, values: Dict[str, Any]) -> None:
-        """Raise if a required field is missing. Defaults are not added: the server applies
-        them to what is not sent, and reading a left-out value gives the default."""
-        for spec in cls._required:
-            if spec.wire not in values:
-                raise ApiMissingFieldError(
-                    f"{cls.__name__}.{spec.name} ({spec.wire!r}) is required: "
-                    f"expected {spec.type_name}, got nothing",
-                    [cls.__name__, spec.wire],
-                )
+        """Validate a decoded JSON value from the server, which becomes the model's own; unknown
+        fields are kept."""
+        return cls._parse(None, data)  # type: ignore[no-any-return]
 
     def _unknown(self, key: str, what: str) -> str:
         import difflib
@@ -469,6 +443,43 @@ def _pprint_model(
         if not last:
             stream.write(",\n" + " " * indent)
     stream.write(")")
+
+
+def _parser(cls: Type[M]) -> Callable[[Optional[Field], Any], M]:
+    """``cls._parse``: validates a decoded JSON object from the server, the value of ``field``
+    (None: the response itself). It runs for each object of every response, so it is a closure
+    over what it needs, and its plan of (wire name, exact type, loader, field) per field is made
+    on the first call, when nested models are imported."""
+    name, new = cls.__name__, object.__new__
+    plan: Optional[Tuple[Tuple[str, Any, Callable[[Field, Any], Any], Field], ...]] = None
+
+    def parse(field: Optional[Field], data: Any) -> M:
+        nonlocal plan
+        if type(data) is not dict:
+            if field is not None:
+                field.wrong_type(data)
+            raise ApiTypeError(f"{name} expects a JSON object, got {type(data).__name__}", [name])
+        if plan is None:
+            plan = tuple((f.wire, *f.loader(), f) for f in cls._fields)
+        try:
+            for wire, exact, load, spec in plan:
+                value = data.get(wire)
+                if type(value) is exact:  # the usual case needs no conversion
+                    continue
+                if value is not None:
+                    data[wire] = load(spec, value)
+                    continue
+                if not spec.nullable and wire in data:  # a null that cannot be: read as absent
+                    del data[wire]
+                if spec.required and wire not in data:
+                    spec.missing()
+        except RecursionError:
+            raise ApiValueError(f"{name} is nested too deeply", [name]) from None
+        self = new(cls)
+        _set_values(self, data)
+        return self
+
+    return parse
 
 
 _set_values = Model._values.__set__  # type: ignore[attr-defined]  # the slot, set once

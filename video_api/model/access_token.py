@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class AccessToken(Model):
     """AccessToken"""
 
+    __slots__ = ()
+
     access_token: Final[Optional[str]] = field(
         "access_token",
         str,

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 class AnalyticsAggregatedMetricsResponse(Model):
     """AnalyticsAggregatedMetricsResponse: Analytics response for aggregated metrics"""
 
+    __slots__ = ()
+
     context: Final[AnalyticsAggregatedMetricsResponseContext] = field(
         "context",
         "analytics_aggregated_metrics_response_context.AnalyticsAggregatedMetricsResponseContext",

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class AnalyticsAggregatedMetricsResponseContext(Model):
     """AnalyticsAggregatedMetricsResponseContext"""
 
+    __slots__ = ()
+
     metric: Final[
         Optional[
             Literal[

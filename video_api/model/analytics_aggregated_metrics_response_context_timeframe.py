@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 class AnalyticsAggregatedMetricsResponseContextTimeframe(Model):
     """AnalyticsAggregatedMetricsResponseContextTimeframe: Returns the starting and ending date-times of the period you want analytics for."""
 
+    __slots__ = ()
+
     _from: Final[Optional[datetime]] = field(
         "from",
         datetime,

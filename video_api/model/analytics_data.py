@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class AnalyticsData(Model):
     """AnalyticsData: Play event analytics data"""
 
+    __slots__ = ()
+
     value: Final[str] = field(
         "value",
         str,

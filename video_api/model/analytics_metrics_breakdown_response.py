@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class AnalyticsMetricsBreakdownResponse(Model):
     """AnalyticsMetricsBreakdownResponse: Analytics response for metrics breakdown by dimension"""
 
+    __slots__ = ()
+
     context: Final[AnalyticsMetricsBreakdownResponseContext] = field(
         "context",
         "analytics_metrics_breakdown_response_context.AnalyticsMetricsBreakdownResponseContext",

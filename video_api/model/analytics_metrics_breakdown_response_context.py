@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class AnalyticsMetricsBreakdownResponseContext(Model):
     """AnalyticsMetricsBreakdownResponseContext"""
 
+    __slots__ = ()
+
     metric: Final[
         Optional[
             Literal[

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class AnalyticsMetricsBreakdownResponseData(Model):
     """AnalyticsMetricsBreakdownResponseData"""
 
+    __slots__ = ()
+
     dimension_value: Final[Optional[str]] = field(
         "dimensionValue",
         str,

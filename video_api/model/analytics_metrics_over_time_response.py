@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class AnalyticsMetricsOverTimeResponse(Model):
     """AnalyticsMetricsOverTimeResponse: Analytics response for metrics over time"""
 
+    __slots__ = ()
+
     context: Final[AnalyticsMetricsOverTimeResponseContext] = field(
         "context",
         "analytics_metrics_over_time_response_context.AnalyticsMetricsOverTimeResponseContext",

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class AnalyticsMetricsOverTimeResponseContext(Model):
     """AnalyticsMetricsOverTimeResponseContext"""
 
+    __slots__ = ()
+
     metric: Final[
         Optional[
             Literal[

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class AnalyticsMetricsOverTimeResponseData(Model):
     """AnalyticsMetricsOverTimeResponseData"""
 
+    __slots__ = ()
+
     emitted_at: Final[Optional[str]] = field(
         "emittedAt",
         str,

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class AnalyticsPlaysResponse(Model):
     """AnalyticsPlaysResponse: Play event analytics response"""
 
+    __slots__ = ()
+
     data: Final[Tuple[AnalyticsData, ...]] = field(
         "data", "analytics_data.AnalyticsData", many=True, required=True
     )

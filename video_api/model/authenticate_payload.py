@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class AuthenticatePayload(Model):
     """AuthenticatePayload: ApiKey"""
 
+    __slots__ = ()
+
     api_key: Final[str] = field(
         "apiKey", str, required=True, secret=True, description="Your account API key."
     )

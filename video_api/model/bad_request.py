@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class BadRequest(Model):
     """BadRequest"""
 
+    __slots__ = ()
+
     type: Final[Optional[str]] = field(
         "type", str, description="A link to the error documentation."
     )

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class BytesRange(Model):
     """BytesRange"""
 
+    __slots__ = ()
+
     _from: Final[Optional[int]] = field(
         "from", int, description="The starting point for the range of bytes for a chunk of a video."
     )

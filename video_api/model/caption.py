@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class Caption(Model):
     """Caption"""
 
+    __slots__ = ()
+
     uri: Final[Optional[str]] = field(
         "uri", str, description="The unique resource identifier of the uploaded caption."
     )

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class CaptionsListResponse(Model):
     """CaptionsListResponse: VideoCaptions"""
 
+    __slots__ = ()
+
     data: Final[Tuple[Caption, ...]] = field("data", "caption.Caption", many=True, required=True)
     pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 

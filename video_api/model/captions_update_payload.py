@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class CaptionsUpdatePayload(Model):
     """CaptionsUpdatePayload"""
 
+    __slots__ = ()
+
     default: Final[Optional[bool]] = field(
         "default",
         bool,

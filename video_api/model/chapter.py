@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class Chapter(Model):
     """Chapter"""
 
+    __slots__ = ()
+
     uri: Final[Optional[str]] = field("uri", str)
     src: Final[Optional[str]] = field(
         "src",

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class ChaptersListResponse(Model):
     """ChaptersListResponse: VideoChapters"""
 
+    __slots__ = ()
+
     data: Final[Tuple[Chapter, ...]] = field("data", "chapter.Chapter", many=True, required=True)
     pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class ConflictError(Model):
     """ConflictError"""
 
+    __slots__ = ()
+
     type: Final[Optional[str]] = field(
         "type", str, description="A link to the error documentation."
     )

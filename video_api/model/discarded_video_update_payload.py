@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class DiscardedVideoUpdatePayload(Model):
     """DiscardedVideoUpdatePayload"""
 
+    __slots__ = ()
+
     discarded: Final[Optional[bool]] = field(
         "discarded",
         bool,

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class FilterBy(Model):
     """FilterBy"""
 
+    __slots__ = ()
+
     media_id: Final[Optional[Tuple[str, ...]]] = field(
         "mediaId",
         str,

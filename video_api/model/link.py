@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class Link(Model):
     """Link"""
 
+    __slots__ = ()
+
     rel: Final[Optional[str]] = field("rel", str)
     uri: Final[Optional[str]] = field("uri", str)
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class ListTagsResponse(Model):
     """ListTagsResponse: Tags"""
 
+    __slots__ = ()
+
     data: Final[Optional[Tuple[ListTagsResponseData, ...]]] = field(
         "data", "list_tags_response_data.ListTagsResponseData", many=True
     )

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class ListTagsResponseData(Model):
     """ListTagsResponseData"""
 
+    __slots__ = ()
+
     value: Final[Optional[str]] = field(
         "value", str, description="Returns the value of a video tag used in your project."
     )

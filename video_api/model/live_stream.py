@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 class LiveStream(Model):
     """LiveStream"""
 
+    __slots__ = ()
+
     live_stream_id: Final[str] = field(
         "liveStreamId", str, required=True, description="The unique identifier for the live stream."
     )

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class LiveStreamAssets(Model):
     """LiveStreamAssets"""
 
+    __slots__ = ()
+
     hls: Final[Optional[str]] = field(
         "hls", str, description="The http live streaming (HLS) link for your live video stream."
     )

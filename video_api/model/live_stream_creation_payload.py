@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class LiveStreamCreationPayload(Model):
     """LiveStreamCreationPayload"""
 
+    __slots__ = ()
+
     name: Final[str] = field(
         "name", str, required=True, description="Add a name for your live stream here."
     )

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class LiveStreamListResponse(Model):
     """LiveStreamListResponse: LiveStreams"""
 
+    __slots__ = ()
+
     data: Final[Tuple[LiveStream, ...]] = field(
         "data", "live_stream.LiveStream", many=True, required=True
     )

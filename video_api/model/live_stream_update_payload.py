@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class LiveStreamUpdatePayload(Model):
     """LiveStreamUpdatePayload"""
 
+    __slots__ = ()
+
     name: Final[Optional[str]] = field(
         "name", str, description="The name you want to use for your live stream."
     )

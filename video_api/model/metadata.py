@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class Metadata(Model):
     """Metadata"""
 
+    __slots__ = ()
+
     key: Final[Optional[str]] = field(
         "key", str, description="The constant that defines the data set."
     )

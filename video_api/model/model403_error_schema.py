@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class Model403ErrorSchema(Model):
     """Model403ErrorSchema: 403 Forbidden"""
 
+    __slots__ = ()
+
     type: Final[Optional[str]] = field(
         "type", str, description="A link to the error documentation."
     )

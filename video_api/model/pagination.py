@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class Pagination(Model):
     """Pagination"""
 
+    __slots__ = ()
+
     links: Final[Tuple[PaginationLink, ...]] = field(
         "links", "pagination_link.PaginationLink", many=True, required=True
     )

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 class PlayerSessionEvent(Model):
     """PlayerSessionEvent"""
 
+    __slots__ = ()
+
     type: Final[Optional[str]] = field(
         "type",
         str,

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class PlayerTheme(Model):
     """PlayerTheme"""
 
+    __slots__ = ()
+
     player_id: Final[str] = field("playerId", str, required=True)
     name: Final[Optional[str]] = field("name", str, description="The name of the player theme")
     text: Final[Optional[str]] = field("text", str, description="RGBA color for timer text.")

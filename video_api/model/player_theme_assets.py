@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class PlayerThemeAssets(Model):
     """PlayerThemeAssets"""
 
+    __slots__ = ()
+
     logo: Final[Optional[str]] = field(
         "logo", str, description="The name of the file containing the logo you want to use."
     )

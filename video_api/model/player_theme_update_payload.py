@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class PlayerThemeUpdatePayload(Model):
     """PlayerThemeUpdatePayload"""
 
+    __slots__ = ()
+
     name: Final[Optional[str]] = field(
         "name", str, description="Add a name for your player theme here."
     )

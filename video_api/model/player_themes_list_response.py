@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class PlayerThemesListResponse(Model):
     """PlayerThemesListResponse: PlayerThemes"""
 
+    __slots__ = ()
+
     data: Final[Tuple[PlayerTheme, ...]] = field(
         "data", "player_theme.PlayerTheme", many=True, required=True
     )

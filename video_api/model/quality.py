@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class Quality(Model):
     """Quality"""
 
+    __slots__ = ()
+
     type: Final[Optional[Literal["hls", "mp4"]]] = field(
         "type", str, enum=("hls", "mp4"), description="The type of video (hls or mp4)."
     )

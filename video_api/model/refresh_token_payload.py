@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class RefreshTokenPayload(Model):
     """RefreshTokenPayload: RefreshToken"""
 
+    __slots__ = ()
+
     refresh_token: Final[str] = field(
         "refreshToken",
         str,

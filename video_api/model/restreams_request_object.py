@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class RestreamsRequestObject(Model):
     """RestreamsRequestObject: Adding restream destinations is optional."""
 
+    __slots__ = ()
+
     name: Final[str] = field(
         "name",
         str,

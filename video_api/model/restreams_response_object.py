@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class RestreamsResponseObject(Model):
     """RestreamsResponseObject: Restreams response object"""
 
+    __slots__ = ()
+
     name: Final[Optional[str]] = field(
         "name", str, description="Returns the name of a restream destination."
     )

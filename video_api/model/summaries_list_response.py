@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class SummariesListResponse(Model):
     """SummariesListResponse: Summaries"""
 
+    __slots__ = ()
+
     data: Final[Tuple[Summary, ...]] = field(
         "data",
         "summary.Summary",

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class Summary(Model):
     """Summary"""
 
+    __slots__ = ()
+
     summary_id: Final[Optional[str]] = field(
         "summaryId", str, description="The unique identifier of the summary object."
     )

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class SummaryCreationPayload(Model):
     """SummaryCreationPayload"""
 
+    __slots__ = ()
+
     video_id: Final[str] = field(
         "videoId", str, required=True, description="Create a summary of a video using the video ID."
     )

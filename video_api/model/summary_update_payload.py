@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class SummaryUpdatePayload(Model):
     """SummaryUpdatePayload"""
 
+    __slots__ = ()
+
     abstract: Final[Optional[str]] = field(
         "abstract", str, description="A short outline of the contents of the video."
     )

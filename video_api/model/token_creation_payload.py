@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class TokenCreationPayload(Model):
     """TokenCreationPayload"""
 
+    __slots__ = ()
+
     ttl: Final[Optional[int]] = field(
         "ttl", int, default=0, description="Time in seconds that the token will be active."
     )

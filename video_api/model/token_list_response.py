@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class TokenListResponse(Model):
     """TokenListResponse: UploadTokens"""
 
+    __slots__ = ()
+
     data: Final[Tuple[UploadToken, ...]] = field(
         "data", "upload_token.UploadToken", many=True, required=True
     )

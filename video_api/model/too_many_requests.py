@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class TooManyRequests(Model):
     """TooManyRequests"""
 
+    __slots__ = ()
+
     type: Final[Optional[str]] = field(
         "type", str, description="A link to the error documentation."
     )

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 class UploadToken(Model):
     """UploadToken"""
 
+    __slots__ = ()
+
     token: Final[Optional[str]] = field(
         "token",
         str,

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 class Video(Model):
     """Video"""
 
+    __slots__ = ()
+
     video_id: Final[str] = field(
         "videoId", str, required=True, description="The unique identifier of the video object."
     )

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class VideoAssets(Model):
     """VideoAssets: Collection of details about the video object that you can use to work with the video…"""
 
+    __slots__ = ()
+
     hls: Final[Optional[str]] = field("hls", str, description="This is the manifest URL.")
     iframe: Final[Optional[str]] = field(
         "iframe", str, description="Code to use video from a third party website"

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class VideoClip(Model):
     """VideoClip: Use this object to create a smaller clip from a video you upload."""
 
+    __slots__ = ()
+
     start_timecode: Final[Optional[str]] = field(
         "startTimecode",
         str,

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class VideoCreationPayload(Model):
     """VideoCreationPayload"""
 
+    __slots__ = ()
+
     title: Final[str] = field(
         "title", str, required=True, description="The title of your new video."
     )

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class VideoSource(Model):
     """VideoSource: Source information about the video."""
 
+    __slots__ = ()
+
     uri: Final[Optional[str]] = field("uri", str, description="The URL where the video is stored.")
     type: Final[Optional[str]] = field("type", str)
     live_stream: Final[Optional[VideoSourceLiveStream]] = field(

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class VideoSourceLiveStream(Model):
     """VideoSourceLiveStream: This appears if the video is from a Live Record."""
 
+    __slots__ = ()
+
     live_stream_id: Final[Optional[str]] = field(
         "liveStreamId", str, description="The unique identifier for the live stream."
     )

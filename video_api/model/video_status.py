@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class VideoStatus(Model):
     """VideoStatus"""
 
+    __slots__ = ()
+
     ingest: Final[Optional[VideoStatusIngest]] = field(
         "ingest", "video_status_ingest.VideoStatusIngest"
     )

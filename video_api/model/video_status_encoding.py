@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class VideoStatusEncoding(Model):
     """VideoStatusEncoding"""
 
+    __slots__ = ()
+
     playable: Final[Optional[bool]] = field(
         "playable", bool, description="Whether the video is playable or not."
     )

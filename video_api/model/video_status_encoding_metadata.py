@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class VideoStatusEncodingMetadata(Model):
     """VideoStatusEncodingMetadata"""
 
+    __slots__ = ()
+
     width: Final[Optional[int]] = field(
         "width", int, nullable=True, description="The width of the video in pixels."
     )

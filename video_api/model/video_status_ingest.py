@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 class VideoStatusIngest(Model):
     """VideoStatusIngest: Details about the capturing, transferring, and storing of your video for use immediately…"""
 
+    __slots__ = ()
+
     status: Final[Optional[Literal["uploading", "uploaded", "ingesting", "ingested"]]] = field(
         "status",
         str,

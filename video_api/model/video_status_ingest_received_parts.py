@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class VideoStatusIngestReceivedParts(Model):
     """VideoStatusIngestReceivedParts"""
 
+    __slots__ = ()
+
     parts: Final[Optional[Tuple[int, ...]]] = field(
         "parts", int, many=True, description="The parts that have been uploaded, ordered."
     )

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class VideoThumbnailPickPayload(Model):
     """VideoThumbnailPickPayload: ThumbnailPickPayload"""
 
+    __slots__ = ()
+
     timecode: Final[str] = field(
         "timecode",
         str,

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 class VideoUpdatePayload(Model):
     """VideoUpdatePayload"""
 
+    __slots__ = ()
+
     player_id: Final[Optional[str]] = field(
         "playerId",
         str,

@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 class VideoWatermark(Model):
     """VideoWatermark"""
 
+    __slots__ = ()
+
     id: Final[Optional[str]] = field("id", str, description="id of the watermark")
     top: Final[Optional[str]] = field(
         "top",

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class VideosListResponse(Model):
     """VideosListResponse: Videos"""
 
+    __slots__ = ()
+
     data: Final[Tuple[Video, ...]] = field("data", "video.Video", many=True, required=True)
     pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 class Watermark(Model):
     """Watermark"""
 
+    __slots__ = ()
+
     watermark_id: Final[Optional[str]] = field(
         "watermarkId", str, description="The unique identifier of the watermark."
     )

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class WatermarksListResponse(Model):
     """WatermarksListResponse: Watermarks"""
 
+    __slots__ = ()
+
     data: Final[Tuple[Watermark, ...]] = field(
         "data", "watermark.Watermark", many=True, required=True
     )

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class Webhook(Model):
     """Webhook"""
 
+    __slots__ = ()
+
     webhook_id: Final[Optional[str]] = field(
         "webhookId", str, description="A unique identifier of the webhook you subscribed to."
     )

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 class WebhooksCreationPayload(Model):
     """WebhooksCreationPayload"""
 
+    __slots__ = ()
+
     events: Final[
         Tuple[
             Literal[

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 class WebhooksListResponse(Model):
     """WebhooksListResponse: Webhooks"""
 
+    __slots__ = ()
+
     data: Final[Tuple[Webhook, ...]] = field("data", "webhook.Webhook", many=True, required=True)
     pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
 

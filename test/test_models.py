@@ -694,6 +694,8 @@ def test_models_are_immutable() -> None:
     assert video.title == "Maths video"
     with pytest.raises(TypeError, match="unhashable"):
         hash(video)
+    # Nor is there an instance dict to write into, or to allocate for each parsed object.
+    assert not hasattr(video, "__dict__") and not hasattr(video.assets, "__dict__")
 
 
 def test_a_half_built_model_fails_plainly_when_shown() -> None:

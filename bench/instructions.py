@@ -86,13 +86,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         kind, who, url, key, calls = args.child
         child(kind, who, url, key, int(calls))
         return 0
-    if shutil.which("valgrind") is None:
-        print("valgrind is not installed: apt-get install valgrind", file=sys.stderr)
-        return 2
     kinds = [kind for kind in args.only.split(",") if kind]
     unknown = set(kinds) - set(KINDS)
     if unknown:
         parser.error(f"unknown kind {sorted(unknown)[0]!r}; choose from {', '.join(KINDS)}")
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed: apt-get install valgrind", file=sys.stderr)
+        return 2
     print(f"{'kind':6} {'sdk':>12} {'floor':>12} {'sdk/floor':>10}  (instructions per call)")
     for kind in kinds:
         calls = args.calls or (10 if kind == "page" else 200)

@@ -6,6 +6,7 @@ timing is asserted here."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +102,35 @@ def test_quick_run_writes_a_well_formed_report(tmp_path: Path) -> None:
         assert f"{row['ratio']:.3f}x" in printed, (name, printed)
     for name in ("cpu_per_call_api_key", "cpu_per_call_refresh"):
         assert metrics[name]["connections"] == {"sdk": 1, "floor": 1}, name
+
+
+@pytest.mark.slow  # interpreters under valgrind, seconds each
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")
+def test_instruction_counts_print_a_ratio_per_kind() -> None:
+    """bench/instructions.py counts both sides and prints one row per kind asked for, with
+    the sdk and floor counts and their ratio; the page's sdk side does more than json.loads."""
+    proc = subprocess.run(
+        [sys.executable, "bench/instructions.py", "--only", "page", "--calls", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["page"]
+    sdk, floor = (float(n.replace(",", "")) for n in rows[0][1:3])
+    assert sdk > floor > 0
+    assert rows[0][3] == f"{sdk / floor:.3f}x"
+
+
+def test_instruction_counts_refuse_an_unknown_kind() -> None:
+    proc = subprocess.run(
+        [sys.executable, "bench/instructions.py", "--only", "pages"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "unknown kind 'pages'; choose from page, auth, get" in proc.stderr

@@ -670,6 +670,26 @@ def test_a_nested_model_instance_is_taken_as_is() -> None:
     )
 
 
+def test_a_subclass_of_a_model_keeps_its_fields() -> None:
+    """A user's subclass, say to add a method, builds, parses and validates as its model."""
+
+    class MyVideo(Video):
+        def label(self) -> str:
+            return (self.title or "").upper()
+
+    built = MyVideo(video_id="v1", title="maths")
+    assert built.label() == "MATHS"
+    assert built.to_json() == '{"videoId":"v1","title":"maths"}'
+    assert repr(built) == "MyVideo(video_id='v1', title='maths')"
+    parsed = MyVideo._from_wire(wire(VIDEO_RESPONSE))
+    assert type(parsed) is MyVideo and type(parsed.assets) is VideoAssets
+    assert parsed == Video._from_wire(wire(VIDEO_RESPONSE)).to_dict()
+    with pytest.raises(ApiTypeError, match=r"^VideoAssets\.hls \('hls'\) expects str, got int$"):
+        MyVideo._from_wire({"videoId": "v", "assets": {"hls": 1}})
+    with pytest.raises(ApiMissingFieldError, match=r"video_id \('videoId'\) is required"):
+        MyVideo(title="t")
+
+
 # -- immutability and access ----------------------------------------------------------------
 
 

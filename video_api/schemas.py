@@ -263,16 +263,16 @@ class Model(Mapping[str, Any]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        fields = []
+        by_name = {f.name: f for f in cls._fields}  # a model's subclass keeps its fields
         for name, value in list(vars(cls).items()):
             if isinstance(value, Field):
                 value.name, value.owner = name, cls.__name__
                 if value.type == cls.__name__:
                     value.type = cls
                     value.exact = None if value.many or value.enum else cls
-                fields.append(value)
+                by_name[name] = value
                 setattr(cls, name, property(_getter(value), doc=value.description or None))
-        cls._fields = tuple(fields)
+        cls._fields = fields = tuple(by_name.values())
         cls._required = tuple(f for f in fields if f.required)
         cls._parse = staticmethod(_parser(cls))
         cls._lookup = {**{f.wire: f for f in fields}, **{f.name: f for f in fields}}

@@ -27,6 +27,7 @@ import video_api
 from video_api import api_client as api_client_module
 from video_api import exceptions, schemas
 from video_api.apis.tags import authentication_api
+from video_api.apis.tags.upload_tokens_api import UploadTokensApi
 from video_api.apis.tags.videos_api import VideosApi
 from video_api.configuration import Timeout
 from video_api.exceptions import (
@@ -50,6 +51,7 @@ from video_api.model.access_token import AccessToken
 from video_api.model.authenticate_payload import AuthenticatePayload
 from video_api.model.bad_request import BadRequest
 from video_api.model.refresh_token_payload import RefreshTokenPayload
+from video_api.model.token_creation_payload import TokenCreationPayload
 from video_api.paths.auth_api_key import post as auth_api_key_post
 from video_api.paths.auth_refresh import post as auth_refresh_post
 from video_api.schemas import unset
@@ -1007,6 +1009,30 @@ def test_debug_log_has_one_line_per_request_and_one_per_retry(
     assert all(r.levelno == logging.DEBUG for r in debug_log.records if r.name == "video_api")
     for secret in (emulator.api_key, token.access_token, token.refresh_token):
         assert not any(secret in line for line in lines)
+
+
+def test_an_upload_token_in_a_path_is_hidden_in_logs_and_errors(
+    debug_log: pytest.LogCaptureFixture, emulator: Emulator
+) -> None:
+    """GET and DELETE /upload-tokens/{uploadToken} carry a secret in their path: the debug
+    lines, and the error of a call that fails, show *** in its place."""
+    configuration = video_api.Configuration(host=emulator.url, api_key=emulator.api_key)
+    with video_api.ApiClient(configuration) as client:
+        tokens = UploadTokensApi(client)
+        token = tokens.create_token(TokenCreationPayload(ttl=3600)).token
+        tokens.get_token(token)
+        tokens.delete_token(token)
+    lines = [r.getMessage() for r in debug_log.records if r.name == "video_api"]
+    assert [line.split(" in ")[0] for line in lines[1:]] == [
+        f"GET {emulator.url}/upload-tokens/*** -> 200 OK",
+        f"DELETE {emulator.url}/upload-tokens/*** -> 204 No Content",
+    ]
+    assert not any(token in line for line in lines)
+    closed = video_api.Configuration(host="http://127.0.0.1:1", api_key="k" * 20, retries=0)
+    with video_api.ApiClient(closed) as client, pytest.raises(ApiConnectionError) as info:
+        UploadTokensApi(client).get_token("to1SECRETtoken")
+    assert "GET /upload-tokens/***: " in str(info.value)
+    assert "SECRET" not in str(info.value)
 
 
 def test_debug_setting_logs_to_stderr_and_touches_no_other_logger(

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Type
 if TYPE_CHECKING:
     from .api_client import ApiResponse
 
-#: An upload token in a query string, up to where the URL (or the message naming it) goes on.
-_TOKEN_IN_QUERY = re.compile(r"(?<=[?&]token=)[^&#\s:;,'\")]*")
+#: An upload token in a query string or in an /upload-tokens/ path, up to where the URL (or
+#: the message naming it) goes on.
+_UPLOAD_TOKEN = re.compile(r"(?:(?<=[?&]token=)|(?<=/upload-tokens/))[^&#/?\s:;,'\")]+")
 
 
 def shown(text: str) -> str:
     """``text`` (a path, a message) as logs and errors may show it: without an upload token."""
-    return _TOKEN_IN_QUERY.sub("***", text) if "token=" in text else text
+    return _UPLOAD_TOKEN.sub("***", text) if "token" in text else text
 
 
 class OpenApiException(Exception):

@@ -362,6 +362,27 @@ def test_booleans_in_the_query_are_lower_case_as_the_spec_says(emulator: Emulato
     ]
 
 
+def test_a_null_player_id_removes_the_videos_player(emulator: Emulator) -> None:
+    """The spec lets an update send ``"playerId": null`` (``x-optional-nullable``): the video
+    then has no player. A field left out is not sent, and changes nothing."""
+    from video_api.apis.tags.player_themes_api import PlayerThemesApi
+    from video_api.apis.tags.videos_api import VideosApi
+    from video_api.model.player_theme_creation_payload import PlayerThemeCreationPayload
+    from video_api.model.video_creation_payload import VideoCreationPayload
+    from video_api.model.video_update_payload import VideoUpdatePayload
+
+    configuration = video_api.Configuration(host=emulator.url, api_key=emulator.api_key)
+    with video_api.ApiClient(configuration) as client:
+        player = PlayerThemesApi(client).create(PlayerThemeCreationPayload(name="p"))
+        videos = VideosApi(client)
+        video = videos.create(VideoCreationPayload(title="t", player_id=player.player_id))
+        kept = videos.update(video.video_id, VideoUpdatePayload(title="u"))
+        removed = videos.update(video.video_id, VideoUpdatePayload(player_id=None))
+    assert kept.player_id == player.player_id
+    assert removed.player_id is None
+    assert json.loads(emulator.requests[-1].body) == {"playerId": None}
+
+
 @pytest.mark.parametrize("video_id", ["../../auth/api-key", "a/b", "..", "?x=1", "#frag", "é"])
 def test_path_parameters_cannot_leave_their_segment(emulator: Emulator, video_id: str) -> None:
     from video_api.apis.tags.videos_api import VideosApi

@@ -75,7 +75,7 @@ class Prop:
 
     def __init__(self, owner: str, wire: str, node: Dict[str, Any], required: bool) -> None:
         self.wire, self.name, self.required = wire, snake(wire), required
-        self.nullable = bool(node.get("nullable"))
+        self.nullable = bool(node.get("nullable") or node.get("x-optional-nullable"))
         self.description = first_sentence(node.get("description"))
         self.example = node.get("example")
         self.default = node.get("default")

@@ -23,6 +23,7 @@ class VideoUpdatePayload(Model):
     player_id: Final[Optional[str]] = field(
         "playerId",
         str,
+        nullable=True,
         description="The unique ID for the player you want to associate with your video.",
     )
     title: Final[Optional[str]] = field(
@@ -152,7 +153,7 @@ class VideoUpdatePayload(Model):
         def __init__(
             self,
             *,
-            player_id: str = ...,
+            player_id: Optional[str] = ...,
             title: str = ...,
             description: str = ...,
             public: bool = ...,

@@ -29,7 +29,7 @@ from video_api import exceptions, schemas
 from video_api.apis.tags import authentication_api
 from video_api.apis.tags.upload_tokens_api import UploadTokensApi
 from video_api.apis.tags.videos_api import VideosApi
-from video_api.configuration import Timeout
+from video_api.configuration import Configuration, Timeout
 from video_api.exceptions import (
     ApiConnectionError,
     ApiException,
@@ -815,6 +815,38 @@ def test_verify_ssl_off_warns_once_at_the_caller() -> None:
         )
     ]
     assert caught[0].filename == __file__
+
+
+def test_the_vendors_way_to_the_emulator_works_with_only_the_imports_changed() -> None:
+    """api.video's client reads its configuration at each call, and the README tells its
+    users ``client.configuration.host = emulator.url`` then ``connect()``: the same code here
+    goes to that host, with the key given there, and never to the host it was built with."""
+    with Emulator() as first, Emulator() as second:
+        client = video_api.AuthenticatedApiClient(first.api_key, Configuration(host=first.url))
+        client.configuration.host = second.url
+        client.configuration.api_key = second.api_key
+        client.connect()
+        VideosApi(client).list()
+        client.configuration.timeout = (2.0, 5.0)  # not about credentials: the token is kept
+        VideosApi(client).list()
+        client.close()
+        assert first.requests == []
+        assert [r.path for r in second.requests] == ["/auth/api-key", "/videos", "/videos"]
+
+
+def test_settings_changed_on_a_client_in_use_apply_from_its_next_call(emulator: Emulator) -> None:
+    configuration = Configuration(host=emulator.url, api_key="wrong-key-0123456789")
+    with video_api.ApiClient(configuration) as client:
+        videos = VideosApi(client)
+        with pytest.raises(UnauthorizedException):
+            videos.list()
+        configuration.api_key = emulator.api_key
+        videos.list()
+        configuration.retries = 0
+        emulator.add_fault("/videos", Fault.status(503))
+        with pytest.raises(ServiceException):
+            videos.list()
+    assert emulator.count("/videos") == 3
 
 
 def test_sandbox_environment_host() -> None:

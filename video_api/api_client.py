@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import warnings
 from datetime import datetime
@@ -293,7 +294,6 @@ class ApiClient:
         from . import rest
 
         self._rest = rest
-        self.rest_client: RESTClientObject = rest.RESTClientObject(config)
         self._default_headers: Dict[str, str] = {
             "User-Agent": f"video-api-python/{__version__}",
             "AV-Origin-Client": f"python:{__version__}",
@@ -303,18 +303,44 @@ class ApiClient:
         self._prepared: Dict[Tuple[Any, ...], Dict[str, str]] = {}
         self.auth: Optional[TokenManager] = None
         self._basic: Optional[BasicAuth] = None
-        if config.api_key or config.access_token or config.token is not None:
+        self._auth_from: Tuple[Any, ...] = ()  # the settings self.auth was built from
+        self._reconfiguring = threading.Lock()
+        self._configure()
+
+    def _configure(self) -> None:
+        """Build the transport and the auth strategies from the configuration: with the
+        client, and again at the first call after the configuration changed, as api.video's
+        client reads it at each call (``client.configuration.host = url`` takes effect)."""
+        config = self.configuration
+        self._taken = config._changes
+        previous: Optional[RESTClientObject] = getattr(self, "rest_client", None)
+        self.rest_client = self._rest.RESTClientObject(config)
+        if previous is not None:
+            previous.close()
+        has_credentials = bool(config.api_key or config.access_token or config.token is not None)
+        if has_credentials and config.host.startswith("http://") and not is_loopback(config.host):
+            warnings.warn(
+                f"credentials go in clear text to {config.host} (plain http): "
+                f"anyone on the network path can read them; use https",
+                stacklevel=3,
+            )
+        auth_from = (config.host, config.api_key, config.access_token, config.token, config.auth)
+        if auth_from == self._auth_from:  # the same credentials for the same host: tokens kept
+            return
+        self._auth_from = auth_from
+        self.auth, self._basic = None, None
+        if has_credentials:
             from .auth import BasicAuth, TokenManager  # a client without credentials skips it
 
-            if config.host.startswith("http://") and not is_loopback(config.host):
-                warnings.warn(
-                    f"credentials go in clear text to {config.host} (plain http): "
-                    f"anyone on the network path can read them; use https",
-                    stacklevel=2,
-                )
             self.auth = TokenManager(config, self._exchange)
             if config.api_key and config.auth == "basic":
                 self._basic = BasicAuth(config.api_key)
+
+    def _take_up_changes(self) -> None:
+        if self.configuration._changes != self._taken:
+            with self._reconfiguring:
+                if self.configuration._changes != self._taken:
+                    self._configure()
 
     def __enter__(self) -> Self:
         return self
@@ -553,6 +579,7 @@ class ApiClient:
 
     def _send(self, request: Request) -> Tuple[urllib3.HTTPResponse, int]:
         """Send with the credentials the operation needs, and log it without secrets."""
+        self._take_up_changes()
         operation = request.operation
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if debug else 0.0
@@ -746,6 +773,7 @@ class AuthenticatedApiClient(ApiClient):
 
     def connect(self) -> None:
         """Get an access token now rather than on the first call, as api.video's client does."""
+        self._take_up_changes()
         self.auth.access_token()
 
 

@@ -94,7 +94,8 @@ def check_timeout(timeout: Timeout) -> Tuple[float, float]:
 
 
 class Configuration:
-    """Settings of an :class:`~video_api.ApiClient`, checked when set, read when it is built.
+    """Settings of an :class:`~video_api.ApiClient`, checked when set; a client built from them
+    takes up a change at its next call.
 
     host (wins over) environment: "production" (default) or "sandbox".
     api_key: sent with HTTP Basic, as the spec declares; ``auth="bearer"`` trades it for
@@ -106,6 +107,13 @@ class Configuration:
     retries (or max_retries): on connection errors, 408, 429 and 5xx.
     debug: log requests (credentials hidden) to the ``video_api`` logger only.
     """
+
+    #: How many times a setting was set: a client takes up a change at its next call.
+    _changes = 0
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        super().__setattr__("_changes", self._changes + 1)
 
     def __init__(
         self,

@@ -144,7 +144,7 @@ class RESTClientObject:
             warnings.warn(
                 "TLS certificate verification is off (verify_ssl=False): "
                 "anyone on the network path can read and change this client's traffic",
-                stacklevel=3,
+                stacklevel=4,
             )
         elif configuration.ssl_ca_cert:
             pool_args["ca_certs"] = configuration.ssl_ca_cert

@@ -9,6 +9,7 @@ and assert on the values, the exception classes and their messages.
 from __future__ import annotations
 
 import copy
+import enum
 import importlib
 import json
 import pickle
@@ -45,6 +46,7 @@ from video_api.model.bad_request import BadRequest
 from video_api.model.live_stream import LiveStream
 from video_api.model.metadata import Metadata
 from video_api.model.refresh_token_payload import RefreshTokenPayload
+from video_api.model.token_creation_payload import TokenCreationPayload
 from video_api.model.upload_token import UploadToken
 from video_api.model.video import Video
 from video_api.model.video_assets import VideoAssets
@@ -404,6 +406,44 @@ def test_the_spec_language_no_is_accepted() -> None:
     assert VideoCreationPayload(title="t", language="no").language == "no"
 
 
+class Lang(str, enum.Enum):
+    FR = "fr"
+    XX = "xx"
+
+
+class Tag(str, enum.Enum):
+    PROMO = "promo"
+
+
+class Origin(str, enum.Enum):
+    AUTO = "auto"
+
+
+class Shout(str):
+    def __str__(self) -> str:
+        return self.upper()
+
+
+def test_a_str_enum_member_is_stored_as_its_plain_string_value() -> None:
+    """A str Enum's member (whose str() is "Lang.FR", not "fr") or any str subclass, for a str
+    or an enum field, is stored and sent as an exact str of its value."""
+    payload = VideoCreationPayload(title="Demo", language=Lang.FR, tags=[Tag.PROMO])
+    assert payload.to_json() == '{"title":"Demo","language":"fr","tags":["promo"]}'
+    assert type(payload.language) is str
+    assert payload.tags is not None
+    assert type(payload.tags[0]) is str
+    assert payload == VideoCreationPayload(title="Demo", language="fr", tags=["promo"])
+    titled = VideoCreationPayload(title=Tag.PROMO, description=Shout("quiet"))
+    assert titled.to_json() == '{"title":"promo","description":"quiet"}'
+    assert type(titled.title) is str
+    assert type(titled.description) is str
+    origin = Video(video_id="v", language_origin=Origin.AUTO).language_origin
+    assert type(origin) is str
+    assert origin == "auto"
+    with pytest.raises(ApiValueError, match=r"must be one of 'ar', .*, got <Lang\.XX: 'xx'>$"):
+        VideoCreationPayload(title="t", language=Lang.XX)
+
+
 # -- plain values ---------------------------------------------------------------------------
 
 
@@ -454,6 +494,39 @@ def test_an_int_is_accepted_for_a_number_field() -> None:
     parsed = VideoStatusEncodingMetadata._from_wire({"bitrate": 400, "width": 424})
     assert parsed.bitrate == 400
     assert parsed == VideoStatusEncodingMetadata(bitrate=400.0, width=424)
+
+
+class TTL(enum.IntEnum):
+    HOUR = 3600
+
+
+class F(float):
+    """A float subclass, as numpy's float64 is."""
+
+
+def test_int_and_float_subclasses_are_stored_as_exact_ints_and_floats() -> None:
+    """An IntEnum's member or a float subclass is a number: stored as an exact int or float,
+    by today's rules (an integral float for an int field, an int kept for a number field)."""
+    ttl = TokenCreationPayload(ttl=TTL.HOUR)
+    assert type(ttl.ttl) is int
+    assert ttl.ttl == 3600
+    assert ttl.to_json() == '{"ttl":3600}'
+    parts = VideoStatusIngestReceivedParts(parts=[TTL.HOUR, F(2.0)], total=F(3.0))
+    assert parts.parts == (3600, 2)
+    assert [type(part) for part in parts.parts or ()] == [int, int]
+    assert type(parts.total) is int
+    assert parts.to_json() == '{"parts":[3600,2],"total":3}'
+    metadata = VideoStatusEncodingMetadata(bitrate=F(411.5), width=TTL.HOUR)
+    assert type(metadata.bitrate) is float
+    assert metadata.bitrate == 411.5
+    assert type(metadata.width) is int
+    assert metadata.to_json() == '{"bitrate":411.5,"width":3600}'
+    by_int = VideoStatusEncodingMetadata(bitrate=TTL.HOUR)
+    assert type(by_int.bitrate) is int
+    assert by_int.to_json() == '{"bitrate":3600}'
+    with pytest.raises(ApiTypeError) as info:  # not integral: refused, as a float is
+        TokenCreationPayload(ttl=F(1.5))
+    assert str(info.value) == "TokenCreationPayload.ttl ('ttl') expects int, got F"
 
 
 def test_a_default_from_the_spec_is_read_but_never_sent() -> None:
@@ -895,6 +968,25 @@ def test_round_trips_through_dict_json_pickle_and_copy(build: Callable[[], Model
     assert type(copy.deepcopy(model)) is cls
 
 
+def test_pickle_and_copies_keep_a_datetime_s_time_zone() -> None:
+    """A copy holds the model's own values: a zone's tzinfo stays that zone, so arithmetic
+    across a daylight saving change gives what the original gives."""
+    paris = pytest.importorskip("zoneinfo").ZoneInfo("Europe/Paris")
+    when = datetime(2024, 3, 30, 12, tzinfo=paris)  # the day before summer time
+    upload = UploadToken(token=UPLOAD_TOKEN, created_at=when, expires_at=when)
+    assert (when + timedelta(days=1)).utcoffset() == timedelta(hours=2)
+    for copied in (
+        pickle.loads(pickle.dumps(upload)),
+        copy.copy(upload),
+        copy.deepcopy(upload),
+    ):
+        assert type(copied) is UploadToken
+        assert copied == upload
+        assert copied.created_at is not None
+        assert copied.created_at.tzinfo is paris
+        assert (copied.created_at + timedelta(days=1)).utcoffset() == timedelta(hours=2)
+
+
 def test_equality_with_dicts_and_between_models() -> None:
     """A model equals the dict of its wire names, and models compare by type and values."""
     video = Video._from_wire(wire(VIDEO_EXAMPLE))
@@ -915,6 +1007,22 @@ def test_equality_with_dicts_and_between_models() -> None:
     assert UploadToken(created_at=when) == {"createdAt": "2024-03-03T12:52:03+00:00"}
     from_server = UploadToken._from_wire({"createdAt": "2024-03-03T12:52:03Z"})
     assert UploadToken(created_at=when) == from_server
+
+
+def test_a_model_equals_its_own_mapping_view() -> None:
+    """dict(model) holds tuples, nested models and datetimes, to_dict() lists, dicts and
+    strings: a model equals both, from either side."""
+    when = datetime(2024, 3, 3, 12, 52, 3, tzinfo=timezone.utc)
+    video = Video(video_id="vi1", tags=["a"], created_at=when, assets={"hls": "h"})
+    assert video == dict(video)
+    assert dict(video) == video
+    assert video == video.to_dict()
+    assert video != {**dict(video), "tags": ("b",)}
+    assert video != {**dict(video), "extra": 1}
+    parsed = Video._from_wire(wire(VIDEO_RESPONSE))
+    assert parsed == dict(parsed)
+    assert parsed == parsed.to_dict()
+    assert UploadToken(created_at=when) == {"createdAt": when}
 
 
 # -- lazy imports ---------------------------------------------------------------------------

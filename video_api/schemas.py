@@ -162,18 +162,27 @@ class Field:
             return self.check_datetime(value)
         if kind is expected or expected is object:
             return value
+        # A subclass (an IntEnum's member, numpy's float64, a str Enum's member) is stored as
+        # the exact type, with its value; bool is not a number here.
         if expected is int:
-            if kind is float and value.is_integer():
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            if isinstance(value, int) and not isinstance(value, bool):
                 return int(value)
             if from_server and kind is str and value.isascii() and value.isdigit():
                 try:  # as the spec's own examples send
                     return int(value)
                 except ValueError:  # more digits than int() takes: a wrong type all the same
                     pass
-        elif expected is float and kind is int:
-            return value
+        elif expected is float:
+            if kind is int:  # JSON does not tell 5 from 5.0: an int is kept as is
+                return value
+            if isinstance(value, float):
+                return float(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return int(value)
         elif expected is str and isinstance(value, str):
-            return str(value)
+            return str.__str__(value)  # its content: str() of a str Enum's member is its name
         elif issubclass(expected, Model):
             if isinstance(value, expected):
                 return value
@@ -362,8 +371,9 @@ class Model(Mapping[str, Any]):
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Model):
             return type(other) is type(self) and other._values == self._values
-        if isinstance(other, Mapping):
-            return self.to_dict() == dict(other)
+        if isinstance(other, Mapping):  # its own mapping view, or its JSON dict
+            values = dict(other)
+            return self._values == values or self.to_dict() == values
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
@@ -374,7 +384,7 @@ class Model(Mapping[str, Any]):
     __delattr__ = __setattr__
 
     def __reduce__(self) -> Tuple[Any, ...]:
-        return (type(self)._from_wire, (self.to_dict(),))
+        return (_rebuild, (type(self), self._values))
 
     def to_dict(self) -> Dict[str, Any]:
         """A plain dict in wire names, nested models included: what goes on the wire."""
@@ -483,6 +493,14 @@ def _parser(cls: Type[M]) -> Callable[[Optional[Field], Any], M]:
 
 
 _set_values = Model._values.__set__  # type: ignore[attr-defined]  # the slot, set once
+
+
+def _rebuild(cls: Type[M], values: Dict[str, Any]) -> M:
+    """A model of ``cls`` holding ``values``, as pickle and copy rebuild it: its own values
+    (datetimes keep their tzinfo), not validated again."""
+    self = object.__new__(cls)
+    _set_values(self, values)
+    return self
 
 
 def _getter(spec: Field) -> Callable[[Model], Any]:

@@ -52,6 +52,7 @@ from video_api.model.authenticate_payload import AuthenticatePayload
 from video_api.model.bad_request import BadRequest
 from video_api.model.refresh_token_payload import RefreshTokenPayload
 from video_api.model.token_creation_payload import TokenCreationPayload
+from video_api.model.video_creation_payload import VideoCreationPayload
 from video_api.paths.auth_api_key import post as auth_api_key_post
 from video_api.paths.auth_refresh import post as auth_refresh_post
 from video_api.schemas import unset
@@ -1006,6 +1007,69 @@ def test_call_api_sends_a_body_as_json_and_returns_the_decoded_answer(
     (sent,) = emulator.requests
     assert sent.json() == {"apiKey": emulator.api_key}
     assert sent.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "method, body, error, message",
+    [
+        (
+            "GE T",
+            None,
+            ApiValueError,
+            "call_api: method must be an HTTP method such as 'GET', got 'GE T'",
+        ),
+        (
+            None,
+            None,
+            ApiValueError,
+            "call_api: method must be an HTTP method such as 'GET', got None",
+        ),
+        (
+            "POST",
+            {"tags": {"a"}},
+            ApiTypeError,
+            "call_api: body cannot be sent as JSON: set is not JSON serializable",
+        ),
+        (
+            "POST",
+            {"title": "bad \ud800"},
+            ApiValueError,
+            "call_api: body holds text UTF-8 cannot carry: '\\ud800'",
+        ),
+        (
+            "POST",
+            VideoCreationPayload(title="bad \ud800"),
+            ApiValueError,
+            "call_api: body holds text UTF-8 cannot carry: '\\ud800'",
+        ),
+    ],
+    ids=["space", "none", "set", "surrogate", "surrogate-in-model"],
+)
+def test_call_api_refuses_what_http_or_json_cannot_carry(
+    client: video_api.ApiClient,
+    emulator: Emulator,
+    method: Any,
+    body: Any,
+    error: type,
+    message: str,
+) -> None:
+    """A clear error before anything is sent, not one from deep in http.client, json or the
+    UTF-8 codec."""
+    with pytest.raises(error) as info:
+        client.call_api("/videos", method, body=body)
+    assert str(info.value) == message
+    assert emulator.requests == []
+
+
+def test_a_model_with_text_utf8_cannot_carry_is_refused_by_the_api_method(
+    client: video_api.ApiClient, emulator: Emulator
+) -> None:
+    with pytest.raises(ApiValueError) as info:
+        VideosApi(client).create(VideoCreationPayload(title="bad \ud800"))
+    assert (
+        str(info.value) == "create: video_creation_payload holds text UTF-8 cannot carry: '\\ud800'"
+    )
+    assert emulator.requests == []
 
 
 def test_call_api_host_sends_one_call_elsewhere(emulator: Emulator) -> None:

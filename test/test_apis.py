@@ -12,12 +12,14 @@ import base64
 import contextlib
 import email.parser
 import email.policy
+import enum
 import gc
 import http.client
 import http.server
 import importlib
 import inspect
 import json
+import re
 import sys
 import threading
 from datetime import datetime, timezone
@@ -580,6 +582,56 @@ def test_per_call_timeout_headers_and_http_info(emulator: Emulator) -> None:
     assert emulator.requests[-1].headers["X-Trace"] == "t-1"
     body, status, headers = response
     assert (body, status, headers) == (response.body, 200, response.headers)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (
+            {"tags": {"a"}},
+            video_api.ApiTypeError,
+            "^list: tags expects text, a number, a boolean or a timezone-aware datetime "
+            r"\(or a list of them\), got set$",
+        ),
+        ({"tags": ["a", None]}, video_api.ApiTypeError, "list: tags expects .*, got NoneType$"),
+        ({"metadata": {"k": None}}, video_api.ApiTypeError, r"list: metadata\['k'\] .*NoneType$"),
+        ({"metadata": {"k": {"x": "v"}}}, video_api.ApiTypeError, "got dict$"),
+        ({"_headers": [("X-Trace", "1")]}, video_api.ApiTypeError, "got list$"),
+        ({"_headers": {"X-Trace": 1}}, video_api.ApiTypeError, "got str and int$"),
+        (
+            {"_headers": {"X-Trace": "a\r\nX-Evil: 1"}},
+            video_api.ApiValueError,
+            "^list: _headers: header 'X-Trace' has a character HTTP does not allow$",
+        ),
+    ],
+    ids=["set", "none-item", "none-value", "nested-map", "header-pairs", "header-int", "crlf"],
+)
+def test_a_query_value_or_header_that_cannot_be_sent_is_refused_before_sending(
+    emulator: Emulator, kwargs: Dict[str, Any], error: type, message: str
+) -> None:
+    """Not sent as a Python repr (``tags[]={'a'}``), and not left to fail deep in http.client:
+    the error names the method and the argument, and never shows a header's value."""
+    from video_api.apis.tags.videos_api import VideosApi
+
+    configuration = video_api.Configuration(host=emulator.url, api_key=emulator.api_key)
+    with video_api.ApiClient(configuration) as client, pytest.raises(error) as info:
+        VideosApi(client).list(**kwargs)
+    assert re.search(message, str(info.value)), str(info.value)
+    assert "X-Evil" not in str(info.value)
+    assert emulator.requests == []
+
+
+def test_an_enum_member_in_the_query_is_sent_by_its_value(emulator: Emulator) -> None:
+    from video_api.apis.tags.videos_api import VideosApi
+
+    class Sort(str, enum.Enum):
+        CREATED = "createdAt"
+
+    configuration = video_api.Configuration(host=emulator.url, api_key=emulator.api_key)
+    with video_api.ApiClient(configuration) as client:
+        response = VideosApi(client).list(sort_by=Sort.CREATED, _return_http_data_only=False)
+    assert parse_qsl(urlsplit(emulator.requests[-1].path).query) == [("sortBy", "createdAt")]
+    assert response[1] == 200 and response[0] is response.body  # indexed as api.video's tuple
 
 
 def test_a_misspelled_keyword_is_refused_before_sending(emulator: Emulator) -> None:

@@ -119,6 +119,8 @@ ACCEPT_JSON: Tuple[str, ...] = (JSON,)
 #: Larger JSON bodies are refused rather than parsed: no api.video answer is near it.
 MAX_JSON_BYTES = 8 * 1024 * 1024
 READ_BLOCK = 64 * 1024
+#: An HTTP method or header name (RFC 9110's token)
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _OPTIONS = frozenset({"_request_timeout", "_headers", "_return_http_data_only", "_preload_content"})
 
 
@@ -243,13 +245,51 @@ class MultipartBody:
         yield from iter(lambda: file.read(self.BLOCK), b"")
 
 
-def _scalar(value: Any) -> str:
-    """A query value as the API reads it: booleans in lower case, dates in ISO 8601."""
+def _scalar(value: Any, where: str) -> str:
+    """A query value as the API reads it: booleans in lower case, dates in ISO 8601, an
+    Enum's member by its value; anything else is refused rather than sent as its repr."""
     if value is True or value is False:
         return "true" if value else "false"
-    if isinstance(value, datetime):
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, (int, float)):
+        return str(float(value) if isinstance(value, float) else int(value))
+    if isinstance(value, datetime) and value.tzinfo is not None:
         return value.isoformat()
-    return str(value)
+    raise ApiTypeError(
+        f"{where} expects text, a number, a boolean or a timezone-aware datetime (or a list of "
+        f"them), got {'a naive datetime' if isinstance(value, datetime) else type(value).__name__}"
+    )
+
+
+def _json_bytes(value: Any, where: str) -> bytes:
+    """``value`` as UTF-8 JSON, or an error naming ``where``: a set, an int too long for
+    text or a lone surrogate would otherwise fail deep in json or in the codec."""
+    try:
+        return (value.to_json() if isinstance(value, Model) else _encode(value)).encode()
+    except UnicodeEncodeError as error:
+        character = error.object[error.start : error.end]
+        raise ApiValueError(f"{where} holds text UTF-8 cannot carry: {character!r}") from None
+    except (TypeError, ValueError) as error:
+        raise ApiTypeError(f"{where} cannot be sent as JSON: {error}") from None
+
+
+def _headers_given(headers: Any, where: str) -> Mapping[str, str]:
+    """Extra request headers, checked: a line break in one would write a header of its own.
+    Values are never shown, as one may be a credential."""
+    if not isinstance(headers, Mapping):
+        raise ApiTypeError(
+            f"{where} expects a mapping of header names to values, got {type(headers).__name__}"
+        )
+    for name, value in headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise ApiTypeError(
+                f"{where}: header names and values are str, got "
+                f"{type(name).__name__} and {type(value).__name__}"
+            )
+        if not _TOKEN.fullmatch(name) or any(c in value for c in "\r\n\0"):
+            raise ApiValueError(f"{where}: header {name!r} has a character HTTP does not allow")
+    return headers
 
 
 def _segment(value: str) -> str:
@@ -398,7 +438,8 @@ class ApiClient:
             )
         request = self._build(operation, args)
         extra = options.get("_headers")
-        if extra:
+        if extra is not None:
+            _headers_given(extra, f"{operation.name}: _headers")
             request.headers = {**request.headers, **extra}
         request.timeout = options.get("_request_timeout")
         response = self._respond(request, *self._send(request))
@@ -424,7 +465,7 @@ class ApiClient:
                     f"{operation.name}: content_type {content_type!r} is not supported; "
                     f"this operation sends {JSON}"
                 )
-            payload = self._model(operation, body, "body").to_json().encode()
+            payload = _json_bytes(self._model(operation, body, "body"), f"{operation.name}: body")
         headers = self._headers(content_type if payload else None, accept_content_types)
         request = Request(operation, operation.path, headers, payload, timeout)
         response, retries = self._send(request)
@@ -456,11 +497,16 @@ class ApiClient:
     ) -> ApiResponse[Any]:
         """Call any endpoint, with this client's auth, retries, timeouts and errors. ``body``
         goes as JSON (a model, dict or list) or as is (bytes or str); ``fields`` as multipart
-        form data (a file, as a path, bytes or binary file object, is streamed).
+        form data: a str or a number as text, a file (a ``pathlib.Path``, bytes or a binary
+        file object) streamed.
         ``auth_settings=["apiKey"]`` authorizes it as the API methods do, ``["bearerAuth"]``
         always with a bearer token. The response ``body`` is the decoded JSON (None if empty);
         ``stream=True`` leaves a success unread in ``response``. POST and PATCH are not
         replayed once they may have reached the server."""
+        if not isinstance(method, str) or not _TOKEN.fullmatch(method):
+            raise ApiValueError(
+                f"call_api: method must be an HTTP method such as 'GET', got {method!r}"
+            )
         method = method.upper()
         # Else the request, and its credentials, could go to another host.
         if not isinstance(resource_path, str) or not re.fullmatch(r"/(?!/)[^\s\\]*", resource_path):
@@ -489,10 +535,10 @@ class ApiClient:
         elif isinstance(body, (bytes, str)):
             payload = body.encode() if isinstance(body, str) else body
         elif body is not None:  # a model, or JSON data that may hold models and datetimes
-            payload = _encode(body).encode()
+            payload = _json_bytes(body, "call_api: body")
             sent = {**sent, "Content-Type": JSON}
         if headers:
-            sent = {**sent, **headers}
+            sent = {**sent, **_headers_given(headers, "call_api: headers")}
         request = Request(operation, resource_path, sent, payload, timeout, host)
         response, retries = self._send(request)
         if stream and 200 <= response.status < 300:
@@ -519,7 +565,8 @@ class ApiClient:
                 path = path.replace(f"{{{param.wire}}}", _segment(value))
             elif where == "query":
                 items = value if isinstance(value, (list, tuple)) else (value,)
-                query.extend((param.wire, _scalar(item)) for item in items)
+                where = f"{operation.name}: {param.name}"
+                query.extend((param.wire, _scalar(item, where)) for item in items)
             elif where == "deep":  # deepObject: name[key]=value, name[key][]=item for a list
                 if not isinstance(value, Mapping):
                     raise ApiTypeError(
@@ -527,12 +574,16 @@ class ApiClient:
                         f"got {type(value).__name__}"
                     )
                 for key, item in value.items():
+                    where = f"{operation.name}: {param.name}[{key!r}]"
                     if isinstance(item, (list, tuple)):
-                        query.extend((f"{param.wire}[{key}][]", _scalar(one)) for one in item)
+                        query.extend(
+                            (f"{param.wire}[{key}][]", _scalar(one, where)) for one in item
+                        )
                     else:
-                        query.append((f"{param.wire}[{key}]", _scalar(item)))
+                        query.append((f"{param.wire}[{key}]", _scalar(item, where)))
             elif where == "json":
-                payload = self._model(operation, value, param.name).to_json().encode()
+                model = self._model(operation, value, param.name)
+                payload = _json_bytes(model, f"{operation.name}: {param.name}")
                 content_type = JSON
             else:
                 form.append((param.wire, value, where == "file"))

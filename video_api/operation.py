@@ -46,8 +46,8 @@ class Param:
 
 class ApiResponse(Generic[B]):
     """A response: the urllib3 ``response``, the parsed ``body``, the ``headers``, its
-    ``status``, and how many ``retries`` it took. It unpacks as ``body, status, headers``,
-    like api.video's own client's tuple with ``_return_http_data_only=False``."""
+    ``status``, and how many ``retries`` it took. It unpacks and indexes as ``body, status,
+    headers``, like api.video's own client's tuple with ``_return_http_data_only=False``."""
 
     body_model: ClassVar[Optional[Type[Model]]] = None
 
@@ -65,6 +65,9 @@ class ApiResponse(Generic[B]):
 
     def __iter__(self) -> Iterator[Any]:
         return iter((self.body, self.response.status, self.headers))
+
+    def __getitem__(self, index: int) -> Any:  # response[1], as api.video's tuple allows
+        return (self.body, self.response.status, self.headers)[index]
 
     def __repr__(self) -> str:
         response = self.response

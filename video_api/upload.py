@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from typing import IO, TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Optional, Union, cast
 from urllib.parse import quote, urlencode
 
-from .api_client import _OPTIONS, ACCEPT_JSON, MultipartBody, Request, _segment
+from .api_client import _OPTIONS, ACCEPT_JSON, MultipartBody, Request, _headers_given, _segment
 from .configuration import check_timeout
 from .exceptions import (
     ApiConnectionError,
@@ -312,7 +312,8 @@ class _Upload:
         check_timeout(timeout)  # refused here, before anything is sent
         self.total_timeout = None if isinstance(timeout, tuple) else timeout
         self.auth = client._credentials(self.operation)  # refused here when there are none
-        self.headers = {**client._headers(None, ACCEPT_JSON), **(options.get("_headers") or {})}
+        extra = _headers_given(options.get("_headers") or {}, f"{self.operation.name}: _headers")
+        self.headers = {**client._headers(None, ACCEPT_JSON), **extra}
         self.stop = threading.Event()
         self.lock = threading.Lock()  # progress is monotonic; the total comes at the end
         self.moved, self.reported = sum(state._acked.values()), -1

@@ -73,9 +73,12 @@ def run(
     env: Optional[Dict[str, str]] = None,
     module: str = "video_api",
     cwd: Optional[Path] = None,
+    script: str = "",
 ) -> subprocess.CompletedProcess[str]:
+    """``python -m module ARGS``; with ``script``, the command's ``main`` after its lines."""
+    command = ["-c", script + "\nsys.exit(main(sys.argv[1:]))"] if script else ["-m", module]
     return subprocess.run(
-        [sys.executable, "-m", module, *args],
+        [sys.executable, *command, *args],
         input=input,
         env=cli_env(env),
         capture_output=True,
@@ -89,6 +92,21 @@ def run(
 def usage(command: str = "") -> str:
     """The usage block of ``video-api [COMMAND]``, as its --help starts."""
     return run(*command.split(), "--help").stdout.split("\n\n")[0] + "\n"
+
+
+#: Lines for ``run(script=...)``: any host but loopback fails to resolve, so that a test of
+#: where a command goes can never reach api.video, whatever the command does.
+LOOPBACK_ONLY = """
+import socket, sys
+from video_api.__main__ import main
+
+def getaddrinfo(host, *args, **kwargs):
+    if host not in ("127.0.0.1", "localhost"):
+        raise OSError(f"the test allows loopback only, not {host}")
+    return resolve(host, *args, **kwargs)
+
+resolve, socket.getaddrinfo = socket.getaddrinfo, getaddrinfo
+"""
 
 
 def outcome(result: subprocess.CompletedProcess[str]) -> tuple[str, str, int]:
@@ -888,16 +906,65 @@ def test_resource_with_a_refused_key_is_one_line(emulator: Emulator) -> None:
     assert outcome(result) == ("", f"video-api: error: {line}\n", 1)
 
 
+@pytest.mark.parametrize("action", ["get", "delete"])
+def test_upload_token_is_not_shown_in_errors(emulator: Emulator, action: str) -> None:
+    """An upload token is a secret: its path is told without it."""
+    token = "toSECRET4k0jvEUuaTdRAEjQ4Jf"
+    result = api(emulator, "upload-tokens", action, token)
+    what = "retrieve upload token" if action == "get" else "delete an upload token"
+    line = (
+        f"could not {what} ({action.upper()} /upload-tokens/*** at {emulator.url}): "
+        "the server answered 404 Not Found: The requested resource was not found."
+    )
+    assert outcome(result) == ("", f"video-api: error: {line}\n", 1)
+
+
 @pytest.mark.parametrize(
-    ("args", "host"),
-    [([], "https://ws.api.video"), (["--sandbox"], "https://sandbox.api.video"),
-     (["--host", "http://127.0.0.1:9/"], "http://127.0.0.1:9")],
-    ids=["production", "sandbox", "host"],
+    ("args", "variable", "host"),
+    [([], "", "https://ws.api.video"), (["--sandbox"], "", "https://sandbox.api.video"),
+     (["--host", "http://127.0.0.1:9/"], "", "http://127.0.0.1:9"),
+     ([], "http://127.0.0.1:8/", "http://127.0.0.1:8"),
+     (["--sandbox"], "http://127.0.0.1:8", "https://sandbox.api.video"),
+     (["--host", "http://127.0.0.1:9"], "http://127.0.0.1:8", "http://127.0.0.1:9")],
+    ids=["production", "sandbox", "host", "variable", "sandbox-over-variable",
+         "host-over-variable"],
 )  # fmt: skip
-def test_resource_host_choice(args: List[str], host: str) -> None:
-    """Parsed in-process: nothing may be sent to api.video from the tests."""
+def test_resource_host_choice(
+    args: List[str], variable: str, host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parsed in-process: nothing may be sent to api.video from the tests. VIDEO_API_URL
+    (as `serve` prints it) when neither --host nor --sandbox is given."""
+    monkeypatch.setenv("VIDEO_API_URL", variable)  # empty: as if unset
     argv = ["videos", "list", *args]
     assert cli._host(cli.build_parser(argv).parse_args(argv)) == host
+
+
+@pytest.mark.parametrize("command", ["videos list", "token"])
+def test_host_from_video_api_url(emulator: Emulator, command: str) -> None:
+    """``eval "$(video-api serve)"``-style variables: the key goes where the URL says, never
+    to the production host (which the LOOPBACK_ONLY guard would refuse)."""
+    env = {"VIDEO_API_URL": emulator.url, "VIDEO_API_KEY": emulator.api_key}
+    result = run(*command.split(), env=env, script=LOOPBACK_ONLY)
+    assert (result.stderr, result.returncode) == ("", 0)
+    assert [r.path for r in emulator.requests] == [
+        "/videos" if command == "videos list" else "/auth/api-key"
+    ]
+
+
+def test_host_flag_wins_over_video_api_url(emulator: Emulator, closed_port: int) -> None:
+    env = {"VIDEO_API_URL": f"http://127.0.0.1:{closed_port}"}
+    result = run("token", "--host", emulator.url, "--api-key", emulator.api_key, env=env)
+    assert (result.stderr, result.returncode) == ("", 0)
+    assert emulator.count("/auth/api-key") == 1
+
+
+@pytest.mark.parametrize("command", ["videos list", "token", "upload README.md"])
+def test_invalid_video_api_url_is_a_usage_error(emulator: Emulator, command: str) -> None:
+    env = {"VIDEO_API_URL": "ftp://127.0.0.1/", "VIDEO_API_KEY": emulator.api_key}
+    result = run(*command.split(), env=env, script=LOOPBACK_ONLY, cwd=ROOT)
+    name = " ".join(command.split()[:2]) if command.startswith("videos") else command.split()[0]
+    message = "environment variable VIDEO_API_URL: expected an http(s) URL, got 'ftp://127.0.0.1/'"
+    assert outcome(result) == ("", usage(name) + f"video-api {name}: error: {message}\n", 2)
 
 
 def test_every_action_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
@@ -1013,6 +1080,49 @@ def test_terminal_shows_an_object_as_key_value_lines(emulator: Emulator) -> None
     assert deleted == ("Delete a video object: done.\n", "", 0)
 
 
+@needs_pty
+def test_terminal_escapes_control_characters(emulator: Emulator) -> None:
+    """Text from the server cannot move the cursor, color or break a line on the terminal:
+    C0, DEL and C1 characters are shown as Python's repr shows them."""
+    title = "line1\nline2\x1b[31mRED"
+    escaped = r"line1\nline2\x1b[31mRED"
+    with sdk(emulator) as client:
+        video = VideosApi(client).create(
+            {"title": title, "description": "\x07bell\x7f\x9b2J", "tags": ["a\tb", "\x85c"]}
+        )
+    key = {"VIDEO_API_KEY": emulator.api_key}
+    created = video.created_at.isoformat() if video.created_at else ""
+    table = "".join(
+        f"{a:24}  {b:{len(escaped)}}  {c}\n"
+        for a, b, c in [("videoId", "title", "createdAt"), (video.video_id, escaped, created)]
+    )
+    listed = run_tty("videos", "list", "--host", emulator.url, env=key)
+    assert listed == (table + "page 1 of 1, 1 in all\n", "", 0)
+    shown, stderr, code = run_tty("videos", "get", video.video_id, "--host", emulator.url, env=key)
+    assert (stderr, code) == ("", 0)
+    width = len("assets.thumbnail")
+    lines = shown.splitlines()
+    for name, text in [
+        ("title", escaped),
+        ("description", r"\x07bell\x7f\x9b2J"),
+        ("tags", r"a\tb, \x85c"),
+    ]:
+        assert f"{name:{width}}  {text}" in lines
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f]", shown), repr(shown)
+
+
+def test_error_line_escapes_control_characters(emulator: Emulator) -> None:
+    """The server's words in an error stay on one line, with no escape sequence."""
+    problem = {"status": 404, "title": "No\nsuch\x1b[2J video", "type": "about:blank"}
+    emulator.add_fault("/videos/vi1", Fault.status(404, problem))
+    result = api(emulator, "videos", "get", "vi1")
+    line = (
+        f"could not retrieve a video object (GET /videos/vi1 at {emulator.url}): "
+        r"the server answered 404 Not Found: No\nsuch\x1b[2J video"
+    )
+    assert outcome(result) == ("", f"video-api: error: {line}\n", 1)
+
+
 # -- upload
 
 
@@ -1040,6 +1150,27 @@ def test_upload_creates_the_video_and_prints_its_id_and_player(
     assert emulator.requests[-1].path == f"/videos/{answer['videoId']}/source"
     player = answer["assets"]["player"].replace(answer["videoId"], video.video_id)
     assert outcome(plain) == (f"{video.video_id}\n{player}\n", "", 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("empty.mp4", "the file 'empty.mp4' is empty"),
+     ("folder", "'folder' is a directory, not a file")],
+    ids=["empty", "directory"],
+)  # fmt: skip
+def test_upload_refuses_an_empty_file_or_a_directory_before_sending(
+    emulator: Emulator, tmp_path: Path, name: str, message: str
+) -> None:
+    """A usage error, as for a missing file: no video is created for nothing."""
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "folder").mkdir()
+    result = run(
+        "upload", name, "--host", emulator.url, env={"VIDEO_API_KEY": emulator.api_key},
+        cwd=tmp_path,
+    )  # fmt: skip
+    expected = usage("upload") + f"video-api upload: error: argument FILE: {message}\n"
+    assert outcome(result) == ("", expected, 2)
+    assert emulator.requests == []
 
 
 def test_upload_with_an_upload_token_needs_no_key(emulator: Emulator, movie: Path) -> None:
@@ -1094,7 +1225,7 @@ def test_upload_stops_on_ctrl_c_with_130_and_says_how_far(emulator: Emulator, mo
             process.communicate()
     line = (
         f"video-api: interrupted; the upload to video {video_id} did not finish: to try again, "
-        f"run video-api upload {movie} --video-id {video_id}\n"
+        f"run video-api upload {movie} --video-id {video_id} --host {emulator.url}\n"
     )
     assert (stdout, stderr, process.returncode) == ("", line, 130)
 
@@ -1147,8 +1278,82 @@ def test_upload_stopped_on_a_terminal_says_how_much_was_uploaded(
     message = (
         "video-api: interrupted with 100.0 kB of 200.0 kB (50%) uploaded; the upload to video "
         f"{video_id} did not finish: to try again, run video-api upload {movie} "
-        f"--video-id {video_id}\n"
+        f"--video-id {video_id} --host {emulator.url}\n"
     )
     bars = shown[: -len(message)]  # the bar's drawings, if it was drawn, then a new line
     assert shown.endswith(message) and re.fullmatch(r"(\r\[[#-]{24}\][^\r\n]*)*\n?", bars)
     assert (stdout, code) == ("", 130)
+
+
+@needs_pty
+def test_upload_stopped_says_to_try_again_with_the_same_options(
+    emulator: Emulator, movie: Path
+) -> None:
+    """The command to try again goes to the same host, in the same parts; without the key."""
+    with sdk(emulator) as client:
+        video_id = VideosApi(client).create({"title": "Maths"}).video_id
+    args = [
+        "upload", str(movie), "--video-id", video_id, "--host", emulator.url,
+        "--chunk-size", "5242880", "--concurrency", "2", "--timeout", "2.5",
+        "--api-key", emulator.api_key,
+    ]  # fmt: skip
+    shown, stdout, code = run_tty(*args, env={"FAKE_CTRL_C": "1"}, script=FAKE_ENGINE)
+    again = (
+        f"run video-api upload {movie} --video-id {video_id} --host {emulator.url} "
+        "--chunk-size 5242880 --concurrency 2 --timeout 2.5\n"
+    )
+    assert shown.endswith(f"did not finish: to try again, {again}"), shown
+    assert emulator.api_key not in shown
+    assert (stdout, code) == ("", 130)
+
+
+@pytest.mark.parametrize(
+    ("args", "variable", "again"),
+    [
+        (["--video-id", "vi1"], "", "--video-id vi1"),
+        (["--video-id", "vi1", "--sandbox", "--chunk-size", "6000000"], "",
+         "--video-id vi1 --sandbox --chunk-size 6000000"),
+        (["--video-id", "vi1"], "http://127.0.0.1:8/", "--video-id vi1 --host http://127.0.0.1:8"),
+        (["--upload-token", "toSECRET4k0jvEUuaTdRAEjQ4Jf", "--host", "http://127.0.0.1:9",
+          "--concurrency", "3"], "",
+         "--upload-token TOKEN --host http://127.0.0.1:9 --concurrency 3, "
+         "TOKEN being the same upload token"),
+    ],
+    ids=["production", "sandbox", "variable", "upload-token"],
+)  # fmt: skip
+def test_upload_stopped_names_the_host_it_went_to(
+    args: List[str],
+    variable: str,
+    again: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """In-process, the upload stopped as it starts, and any host but loopback unresolvable:
+    nothing is sent to api.video. Never the key or the upload token in the command."""
+
+    def ctrl_c(
+        self: Any,
+        target: str,
+        file: str,
+        *,
+        chunk_size: Any = None,
+        concurrency: Any = None,
+        progress: Any = None,
+    ) -> None:
+        raise KeyboardInterrupt
+
+    def no_network(host: str, *args: Any, **kwargs: Any) -> Any:
+        raise OSError(f"the test allows no network, not {host}")
+
+    monkeypatch.setattr(VideosApi, "upload", ctrl_c)
+    monkeypatch.setattr(VideosApi, "upload_with_upload_token", ctrl_c)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    monkeypatch.setenv("VIDEO_API_URL", variable)
+    monkeypatch.chdir(ROOT)
+    assert cli.main(["upload", "README.md", *args, "--api-key", BAD_KEY]) == 130
+    where = " to video vi1" if "vi1" in args else ""
+    expected = (
+        f"video-api: interrupted; the upload{where} did not finish: to try again, "
+        f"run video-api upload README.md {again}\n"
+    )
+    assert capsys.readouterr() == ("", expected)

@@ -42,6 +42,7 @@ from video_api.exceptions import (
     ApiValueError,
     BadRequestException,
     OpenApiException,
+    shown,
 )
 
 PROG = "video-api"
@@ -50,18 +51,21 @@ SANDBOX = "https://sandbox.api.video"
 ACCESS_VAR, REFRESH_VAR = "VIDEO_API_ACCESS_TOKEN", "VIDEO_API_REFRESH_TOKEN"
 TOKEN_FIELDS = ("access_token", "refresh_token", "expires_in", "token_type")
 _KEY_HINT = "use --api-key KEY, --api-key - (read from stdin) or set VIDEO_API_KEY"
+URL_VAR = "VIDEO_API_URL"
+HOST_HELP = f"API base URL (default: ${URL_VAR}, else {PRODUCTION})"
 
 TOP_EXAMPLES = f"""\
 Each API resource is a command and its operations are actions: see `{PROG} videos --help`.
-Credentials: --api-key KEY, --api-key - (read from stdin) or VIDEO_API_KEY; --sandbox, or
---host URL, for another server than {PRODUCTION}.
+Credentials: --api-key KEY, --api-key - (read from stdin) or VIDEO_API_KEY; --sandbox,
+--host URL or VIDEO_API_URL (as `{PROG} serve` prints it) for another server than
+{PRODUCTION}.
 
 Examples:
   video-api demo                    # the whole token flow, offline, on a local emulator
   video-api serve                   # a local emulator; prints its URL and API key
-  export VIDEO_API_KEY=demo-api-key
-  video-api videos list --tag maths --host http://127.0.0.1:PORT
-  video-api upload movie.mp4 --title "Maths, chapter 1" --host http://127.0.0.1:PORT
+  export VIDEO_API_URL=http://127.0.0.1:PORT VIDEO_API_KEY=demo-api-key  # as serve says
+  video-api videos list --tag maths
+  video-api upload movie.mp4 --title "Maths, chapter 1"
   video-api token --json | video-api refresh --refresh-token -
 
 Exit status: 0 on success; 1 on an expected error, told in one line on stderr
@@ -91,8 +95,9 @@ Examples:
   video-api refresh --refresh-token - --json < token.json > new-token.json
 """
 SERVE_EXAMPLES = """\
-Output: VIDEO_API_URL=<url> and VIDEO_API_KEY=<key> lines, then comment lines;
-`python -m video_api.testing` is the same command.
+Output: VIDEO_API_URL=<url> and VIDEO_API_KEY=<key> lines, then comment lines; the
+other commands read both variables once exported. `python -m video_api.testing` is the
+same command.
 
 Examples:
   video-api serve
@@ -101,7 +106,8 @@ Examples:
 """
 DEMO_EXAMPLES = """\
 Without --host or --sandbox the demo starts its own emulator and needs no key
-(it then ignores VIDEO_API_KEY); with either of them it needs an API key.
+(it then ignores VIDEO_API_KEY and VIDEO_API_URL); with either of them it needs an
+API key.
 
 Examples:
   video-api demo
@@ -123,7 +129,7 @@ RESOURCE_NOTES = f"""\
 Output: on a terminal, a table (lists) or key/value lines (an object); otherwise, or
 with --json, the API's JSON: one object, or one item per line (JSON Lines) with --all.
 Credentials: --api-key KEY, --api-key - (read from stdin) or VIDEO_API_KEY; --sandbox,
-or --host URL, for another server than {PRODUCTION}.
+--host URL or VIDEO_API_URL for another server than {PRODUCTION}.
 """
 
 
@@ -168,7 +174,7 @@ def _url(value: str) -> str:
     except ValueError:
         valid = False
     if not valid:
-        raise argparse.ArgumentTypeError(f"expected an http(s) URL, got {value!r}")
+        raise argparse.ArgumentTypeError(f"expected an http(s) URL, got {shown(repr(value))}")
     return value.rstrip("/")
 
 
@@ -263,7 +269,16 @@ def _find_refresh_token(text: str) -> str:
 
 
 def _host(args: argparse.Namespace) -> str:
-    return str(args.host or (SANDBOX if args.sandbox else PRODUCTION))
+    """--host, --sandbox, else $VIDEO_API_URL (a usage error when it is not a URL), else
+    production."""
+    if args.host or args.sandbox:
+        return str(args.host or SANDBOX)
+    value = os.environ.get(URL_VAR, "")
+    try:
+        return _url(value) if value else PRODUCTION
+    except argparse.ArgumentTypeError as error:
+        parser: argparse.ArgumentParser = args.parser
+        parser.error(f"environment variable {URL_VAR}: {error}")
 
 
 def _client(args: argparse.Namespace, host: str, api_key: Optional[str] = None) -> Any:
@@ -427,6 +442,7 @@ SKIPPED_TAGS = ("AuthenticationApi",)
 LABELS = ("title", "name", "value", "url", "srclang", "language")
 DATES = ("createdAt", "emittedAt")
 CELL = 40  # characters at most in a table cell
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1
 REPEAT = "repeat it for several"
 CRUD = ("list", "get", "create", "update", "delete")  # the actions a resource's help shows first
 
@@ -518,8 +534,17 @@ def _json_object(value: str) -> Any:
 
 
 def _file(value: str) -> str:
+    if os.path.isdir(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is a directory, not a file")
     if not os.path.isfile(value):
         raise argparse.ArgumentTypeError(f"no file at {value!r}")
+    return value
+
+
+def _video_file(value: str) -> str:
+    """A file to upload: refused when empty, before a video is created for it."""
+    if os.path.getsize(_file(value)) == 0:
+        raise argparse.ArgumentTypeError(f"the file {value!r} is empty")
     return value
 
 
@@ -712,9 +737,8 @@ def cmd_resource(args: argparse.Namespace) -> int:
     for param in operation.params:
         if param.where == "path":
             path = path.replace(f"{{{param.wire}}}", values[f"param.{param.name}"])
-    args.failed = (
-        f"could not {summary[:1].lower()}{summary[1:]} ({operation.method} {path} at {host})"
-    )
+    where = shown(f"{operation.method} {path} at {host}")  # an upload token's path
+    args.failed = f"could not {summary[:1].lower()}{summary[1:]} ({where})"
     with _client(args, host, key) as client:
         method = getattr(action.api(client), action.method)
         if getattr(args, "all", False):
@@ -835,14 +859,23 @@ def _cell(value: Any) -> str:
 
 
 def _text(value: Any) -> str:
-    """A value as a person reads it: strings bare, lists joined, the rest as JSON."""
+    """A value as a person reads it: strings bare, lists joined, the rest as JSON; control
+    characters escaped."""
     if isinstance(value, str):
-        return value
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return ", ".join(value)
-    if isinstance(value, list) and all(_is_pair(item) for item in value):
-        return ", ".join(f"{item['key']}={item['value']}" for item in value)
-    return "" if value is None else json.dumps(value, ensure_ascii=False)
+        text = value
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        text = ", ".join(value)
+    elif isinstance(value, list) and all(_is_pair(item) for item in value):
+        text = ", ".join(f"{item['key']}={item['value']}" for item in value)
+    else:
+        text = "" if value is None else json.dumps(value, ensure_ascii=False)
+    return _escaped(text)
+
+
+def _escaped(text: str) -> str:
+    """``text`` safe for a terminal: C0, DEL and C1 control characters (a new line, an
+    escape sequence's ESC or CSI) written as Python's repr writes them (``\\n``, ``\\x1b``)."""
+    return _CONTROL.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 def _is_pair(value: Any) -> bool:
@@ -855,7 +888,7 @@ def _flatten(value: Dict[str, Any], prefix: str = "") -> Iterable[Tuple[str, str
         if isinstance(item, dict) and item:
             yield from _flatten(item, f"{prefix}{name}.")
         else:
-            yield prefix + name, _text(item)
+            yield _escaped(prefix + name), _text(item)
 
 
 # -- upload
@@ -983,13 +1016,26 @@ def _interrupted(
         progress.end()
     uploaded = f" with {progress.how_far()} uploaded" if progress and progress.done else ""
     again = f"{PROG} upload {shlex.quote(args.file)}"
-    again += f" --video-id {video_id}" if video_id else " with the same upload token"
+    again += f" --video-id {shlex.quote(video_id)}" if video_id else " --upload-token TOKEN"
+    again += _same_options(args)
+    again += "" if video_id else ", TOKEN being the same upload token"
     where = f" to video {video_id}" if video_id else ""
-    print(
-        f"{PROG}: interrupted{uploaded}; the upload{where} did not finish: to try again, "
-        f"run {again}",
-        file=sys.stderr,
-    )
+    line = f"interrupted{uploaded}; the upload{where} did not finish: to try again, run {again}"
+    print(f"{PROG}: {_escaped(line)}", file=sys.stderr)
+
+
+def _same_options(args: argparse.Namespace) -> str:
+    """The options of an upload that a new try needs too (the host's, the parts'), as flags;
+    never a credential."""
+    host = _host(args)  # from --host, --sandbox or $VIDEO_API_URL
+    found = {PRODUCTION: [], SANDBOX: ["--sandbox"]}.get(host, ["--host", host])
+    for name in ("chunk_size", "concurrency", "timeout"):
+        value = getattr(args, name)
+        found += [] if value is None else [_flag(name), str(value)]
+    hidden = shown(" ".join(shlex.quote(word) for word in found))
+    for secret in args.secrets:
+        hidden = hidden.replace(secret, "***")
+    return " " + hidden if hidden else ""
 
 
 # -- the parser
@@ -1016,7 +1062,15 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
         help="on an error, print its traceback too (or set VIDEO_API_DEBUG=1)",
     )
 
-    def command(name: str, run: Any, summary: str, more: str, epilog: str, api: bool = True) -> Any:
+    def command(
+        name: str,
+        run: Any,
+        summary: str,
+        more: str,
+        epilog: str,
+        api: bool = True,
+        host_help: str = HOST_HELP,
+    ) -> Any:
         """A subcommand: ``summary`` in the command list, ``more`` after it in its own help."""
         sub = commands.add_parser(
             name,
@@ -1029,7 +1083,7 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
         sub.set_defaults(run=run, parser=sub)
         if api:
             where = sub.add_mutually_exclusive_group()
-            where.add_argument("--host", type=_url, help=f"API base URL (default: {PRODUCTION})")
+            where.add_argument("--host", type=_url, help=host_help)
             where.add_argument("--sandbox", action="store_true", help=f"use {SANDBOX}")
             sub.add_argument(
                 "--timeout",
@@ -1104,6 +1158,7 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
         "Show the token flow, offline unless --host or --sandbox is given.",
         "Authenticate, refresh, then call GET /videos with the new access token.",
         DEMO_EXAMPLES,
+        host_help="API base URL (default: an emulator of its own)",
     )
     demo.add_argument(
         "--api-key", metavar="KEY", help="for --host/--sandbox; '-' reads stdin; $VIDEO_API_KEY"
@@ -1117,7 +1172,7 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
         "",
         UPLOAD_EXAMPLES,
     )
-    upload.add_argument("file", metavar="FILE", type=_file, help="the video file")
+    upload.add_argument("file", metavar="FILE", type=_video_file, help="the video file")
     target = upload.add_mutually_exclusive_group()
     target.add_argument("--title", metavar="T", help="the new video's title (default: FILE's name)")
     target.add_argument("--video-id", metavar="ID", help="upload into this existing video")
@@ -1135,7 +1190,7 @@ def build_parser(argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParse
 
     connection = _Parser(add_help=False)
     where = connection.add_mutually_exclusive_group()
-    where.add_argument("--host", type=_url, help=f"API base URL (default: {PRODUCTION})")
+    where.add_argument("--host", type=_url, help=HOST_HELP)
     where.add_argument("--sandbox", action="store_true", help=f"use {SANDBOX}")
     connection.add_argument("--api-key", metavar="KEY", help=key_help)
     connection.add_argument(
@@ -1216,6 +1271,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         message = f"{args.failed}: {_why(error, args.refused)}"
         for secret in args.secrets:
             message = message.replace(secret, "***")
+        message = _escaped(shown(message))  # no upload token, no control character
         print(f"{PROG}: error: {message}", file=sys.stderr)
         return 1
 

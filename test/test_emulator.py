@@ -812,14 +812,24 @@ def test_the_example_account_holds_the_specs_example_ids() -> None:
             "/players/pl45d5vFFGrfdsdsd156dGhh",
             "/upload-tokens/to1tcmSFHeYY5KzyhOqVKMKb",
             "/summaries/summary_1CGHWuXjhxmeH4WiZ51234/source",
+            # The ids of the example answers of GETs whose path parameter has no example.
+            "/webhooks/webhook_XXXXXXXXXXXXXXX",
+            "/discarded/videos/vi4blUQJFrYWbaG44NChkH27",
         ):
             assert call(emulator, "GET", path, headers=BASIC)[0] == 200, path
+        # The discarded video is only discarded, and the webhook (not on loopback) is the only one.
+        assert call(emulator, "GET", "/videos/vi4blUQJFrYWbaG44NChkH27", headers=BASIC)[0] == 404
+        hooks = json.loads(call(emulator, "GET", "/webhooks", headers=BASIC)[2])["data"]
+        assert [(h["webhookId"], h["url"]) for h in hooks] == [
+            ("webhook_XXXXXXXXXXXXXXX", "http://clientnotificationserver.com/notif?myquery=query")
+        ]
         watermarks = json.loads(call(emulator, "GET", "/watermarks", headers=BASIC)[2])["data"]
         assert [w["watermarkId"] for w in watermarks] == ["watermark_1BWr2L5MTQwxGkuxKjzh6i"]
         upload = "/upload?token=to1tcmSFHeYY5KzyhOqVKMKb"
         assert call(emulator, "POST", upload, multipart(), {"Content-Type": MULTIPART})[0] == 201
     with Emulator() as empty:
         assert call(empty, "GET", "/videos/vi4k0jvEUuaTdRAEjQ4Jfrgz", headers=BASIC)[0] == 404
+        assert call(empty, "GET", "/webhooks/webhook_XXXXXXXXXXXXXXX", headers=BASIC)[0] == 404
 
 
 def test_upload_without_its_token_is_refused(video_api_emulator: Emulator) -> None:

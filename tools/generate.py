@@ -205,6 +205,15 @@ class Op:
         # Content-Range belongs to the upload helper, which splits a file into parts.
         params = [p for p in params if p.where != "header"]
         self.params = sorted(params, key=lambda p: (p.where != "path", not p.required))
+        # The GET of a path names the object its operations address: by its parameter's example,
+        # else by the id in its example answer, which all of them then use (webhooks, discarded).
+        get = spec["paths"][path].get("get", {})
+        given = {deref(q)["name"] for q in get.get("parameters", ()) if "example" in deref(q)}
+        media = get.get("responses", {}).get("200", {}).get("content", {}).get(JSON, {})
+        answer = next(iter(media.get("examples", {}).values()), {}).get("value", {})
+        for p in self.params:
+            if p.where == "path" and p.wire not in given and p.wire in answer:
+                p.example = answer[p.wire]
         self.body_model: Optional[str] = None
         self.form: List[Tuple[str, str, bool, bool]] = []  # python, wire, binary, required
         content = node.get("requestBody", {}).get("content", {})
@@ -406,15 +415,9 @@ def render_doc(tag: str, ops: List[Op]) -> str:
         # A video operation works on a video of the account: the example makes one first.
         setup = class_name == "VideosApi" and "{videoId}" in op.path and "discarded" not in op.path
         if setup:
-            call = call.replace(
-                f"video_id={example_value(op, 'video_id', 'str')}", "video_id=video.video_id"
-            )
-            imports = sorted(
-                {
-                    *imports,
-                    "from video_api.model.video_creation_payload import VideoCreationPayload",
-                }
-            )
+            call = re.sub(r"^video_id=[^,]*", "video_id=video.video_id", call)
+            creation = "from video_api.model.video_creation_payload import VideoCreationPayload"
+            imports = sorted({*imports, creation})
         out += ["", f'<a name="{op.name}"></a>', f"## {op.name}", ""]
         out += [f"> {op.success or 'None'} {op.name}({', '.join(a[0] for a in args)})", ""]
         description = first_sentence(op.node.get("description"), 300)
@@ -427,17 +430,15 @@ def render_doc(tag: str, ops: List[Op]) -> str:
             "configuration = video_api.Configuration(",
             '    host="https://ws.api.video", api_key="YOUR_API_KEY"',
             ")",
+            "with video_api.ApiClient(configuration) as api_client:",
         ]
-        out += ["with video_api.ApiClient(configuration) as api_client:"]
         out += [f"    {module_name} = {class_name}(api_client)", "    try:"]
         if setup:
             out += [
                 f'        video = {module_name}.create(VideoCreationPayload(title="Maths video"))'
             ]
-        if op.success:
-            out += [f"        result = {module_name}.{op.name}({call})", "        print(result)"]
-        else:
-            out += [f"        {module_name}.{op.name}({call})"]
+        shown = [f"        result = {module_name}.{op.name}({call})", "        print(result)"]
+        out += shown if op.success else [f"        {module_name}.{op.name}({call})"]
         out += [
             "    except video_api.ApiException as e:",
             f'        print("Exception when calling {class_name}->{op.name}: %s" % e)',

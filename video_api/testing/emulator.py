@@ -555,6 +555,17 @@ def _new_video(base: str, data: Dict[str, Any], video_id: str | None = None) -> 
     return video
 
 
+def _discarded(video: Dict[str, Any]) -> Dict[str, Any]:
+    """The video as the discarded list holds it once deleted: deleted for good in 90 days."""
+    now = datetime.now(timezone.utc)
+    return {
+        **video,
+        "discarded": True,
+        "discardedAt": now.isoformat(timespec="seconds"),
+        "deletesAt": (now + timedelta(days=90)).isoformat(timespec="seconds"),
+    }
+
+
 def _video_matches(video: Dict[str, Any], args: Dict[str, List[str]]) -> bool:
     """The list filters: title and description contain, all tags and metadata pairs present."""
     for name in ("title", "description"):
@@ -894,18 +905,27 @@ def _conflict_problem() -> bytes:
 #: What ``Emulator(examples=True)`` starts with: for every id that the spec's path
 #: parameters give as their example, an object of that kind with that id. Videos (each with
 #: an English caption and chapters), live streams, player themes, a watermark, an upload
-#: token that never expires, and a summary of the last example video. The spec gives no
-#: example id for webhooks or discarded videos, so there are none of those.
+#: token that never expires, and a summary of the last example video. Plus the objects of
+#: ``ANSWERED_EXAMPLES``.
 EXAMPLE_ACCOUNT = ("videoId", "liveStreamId", "playerId", "watermarkId", "uploadToken", "summaryId")
+#: The GETs that give no example id for their path parameter, by the kind of object they
+#: answer. The reference's examples on their paths use the id of the GET's example answer
+#: instead (see ``tools/generate.py``), so the account holds that object too: a webhook, and
+#: a discarded video (the PATCH there gives as its example the video that the examples of
+#: captions, chapters and summaries use, which cannot be discarded as well).
+ANSWERED_EXAMPLES = {
+    "/webhooks/{webhookId}": "webhookId",
+    "/discarded/videos/{videoId}": "discarded",
+}
 
 
 @functools.lru_cache(maxsize=None)
 def _example_ids() -> Dict[str, Tuple[str, ...]]:
-    """The spec's example ids by path parameter, in the spec's order (no discarded video:
-    the one example there is a video in every other operation)."""
+    """The spec's example ids by path parameter, in the spec's order (not those of the paths
+    of ``ANSWERED_EXAMPLES``)."""
     found: Dict[str, Dict[str, None]] = {name: {} for name in EXAMPLE_ACCOUNT}
     for spec in _spec_operations():
-        if spec["path"].startswith("/discarded/"):
+        if spec["path"] in ANSWERED_EXAMPLES:
             continue
         for name, value in spec.get("path_examples", {}).items():
             if name in found:
@@ -916,6 +936,16 @@ def _example_ids() -> Dict[str, Tuple[str, ...]]:
         if spec["method"] == "POST" and isinstance(example, dict) and "videoId" in example:
             found["videoId"].setdefault(example["videoId"], None)
     return {name: tuple(values) for name, values in found.items()}
+
+
+@functools.lru_cache(maxsize=None)
+def _answered_examples() -> Dict[str, Dict[str, Any]]:
+    """The example answers of the GETs of ``ANSWERED_EXAMPLES``, by kind."""
+    return {
+        ANSWERED_EXAMPLES[spec["path"]]: spec["responses"][str(spec["success"])]
+        for spec in _spec_operations()
+        if spec["method"] == "GET" and spec["path"] in ANSWERED_EXAMPLES
+    }
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
@@ -1812,8 +1842,8 @@ class Emulator:
     # -- state: every resource of the spec, kept in ``self._store`` -------------------------
 
     def _seed_examples(self) -> None:
-        """Create what ``EXAMPLE_ACCOUNT`` lists, with the spec's ids (those already held,
-        as kept by ``data``, stay as they are)."""
+        """Create what ``EXAMPLE_ACCOUNT`` and ``ANSWERED_EXAMPLES`` list, with the spec's
+        ids (those already held, as kept by ``data``, stay as they are)."""
         ids = _example_ids()
         now = _now()
         store = self._store
@@ -1872,6 +1902,21 @@ class Emulator:
                     }
                     store.put("summaries", summary_id, summary)
                     store.put("summarySources", summary_id, dict(_SUMMARY_SOURCE))
+            answers = _answered_examples()
+            hook = answers.get("webhookId")
+            if hook is not None and store.get("webhooks", hook["webhookId"]) is None:
+                webhook = {  # not on loopback: never called
+                    "webhookId": hook["webhookId"],
+                    "createdAt": now,
+                    "events": list(hook["events"]),
+                    "url": hook["url"],
+                    "signatureSecret": secrets.token_hex(16),
+                }
+                store.put("webhooks", hook["webhookId"], webhook)
+            gone = answers.get("discarded", {}).get("videoId")
+            if gone and gone not in self._videos and store.get("discarded", gone) is None:
+                video = _new_video(self.url, {"title": "Example discarded video"}, gone)
+                store.put("discarded", gone, _discarded(video))
 
     def _missing(self, operation: _Operation, call: _Call) -> _Reply:
         """An id this emulator does not hold (never issued, or deleted): the spec's 404."""
@@ -1977,14 +2022,7 @@ class Emulator:
             video = self._store.drop("videos", video_id)
             if video is None:
                 raise _Reject(404, operation.not_found)
-            now = datetime.now(timezone.utc)
-            discarded = {
-                **video,
-                "discarded": True,
-                "discardedAt": now.isoformat(timespec="seconds"),
-                "deletesAt": (now + timedelta(days=90)).isoformat(timespec="seconds"),
-            }
-            self._store.put("discarded", video_id, discarded)
+            self._store.put("discarded", video_id, _discarded(video))
             upload = self._uploads.pop(video_id, None)
         for path in upload.files() if upload is not None else ():
             with contextlib.suppress(OSError):

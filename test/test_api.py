@@ -15,10 +15,11 @@ import pprint
 import re
 import socket
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Any, Dict, Iterator, List
 
 import pytest
 import urllib3
@@ -850,6 +851,59 @@ def test_settings_changed_on_a_client_in_use_apply_from_its_next_call(emulator: 
     assert emulator.count("/videos") == 3
 
 
+def test_a_saved_token_goes_neither_to_another_host_nor_with_another_key() -> None:
+    """A token restored with ``token=`` belongs to the host and key it was saved with: after
+    either changes, the client authenticates anew and never sends the saved tokens."""
+    saved: List[Dict[str, Any]] = []
+    with Emulator() as first, Emulator() as second:
+        bearer = {"api_key": first.api_key, "auth": "bearer"}
+        with video_api.ApiClient(Configuration(first.url, on_token=saved.append, **bearer)) as c:
+            VideosApi(c).list()
+        (token,) = saved
+        configuration = Configuration(first.url, token=token, **bearer)
+        with video_api.ApiClient(configuration) as client:
+            VideosApi(client).list()  # with the restored token
+            configuration.host = second.url
+            VideosApi(client).list()
+            configuration.api_key = "another-key-0123456789"
+            with pytest.raises(AuthenticationError):
+                VideosApi(client).list()
+    secrets = (token["access_token"], token["refresh_token"])
+    sent = [f"{r.path} {r.headers.get('Authorization')} {r.body!r}" for r in second.requests]
+    assert not any(secret in line for line in sent for secret in secrets), sent
+    assert [r.path for r in second.requests] == ["/auth/api-key", "/videos", "/auth/api-key"]
+    assert json.loads(second.requests[-1].body) == {"apiKey": "another-key-0123456789"}
+
+
+def test_threads_calling_while_the_host_changes_send_each_token_to_its_own_host() -> None:
+    """Each call reads the transport and the token manager of one configuration: a token
+    never reaches a host that did not issue it, so no call meets a 401. Bounded: 4 threads
+    of 30 calls, the host switched between them."""
+    with Emulator() as first, Emulator() as second:
+        configuration = Configuration(first.url, api_key=first.api_key, auth="bearer")
+        errors: List[BaseException] = []
+        with video_api.ApiClient(configuration) as client:
+
+            def calls() -> None:
+                try:
+                    for _ in range(30):
+                        VideosApi(client).list(page_size=1)
+                except BaseException as error:
+                    errors.append(error)
+
+            threads = [threading.Thread(target=calls) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for index in range(100_000):  # until they are done: each call may meet a switch
+                if not any(thread.is_alive() for thread in threads):
+                    break
+                configuration.host = (second if index % 2 == 0 else first).url
+            for thread in threads:
+                thread.join(timeout=30)
+        assert errors == []
+        assert first.count("/videos") + second.count("/videos") == 120
+
+
 def test_sandbox_environment_host() -> None:
     """environment='sandbox' selects https://sandbox.api.video."""
     configuration = video_api.Configuration(environment="sandbox")
@@ -1007,6 +1061,52 @@ def test_call_api_sends_a_body_as_json_and_returns_the_decoded_answer(
     (sent,) = emulator.requests
     assert sent.json() == {"apiKey": emulator.api_key}
     assert sent.headers["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        (
+            {"accept_content_types": ("a\r\nX-Evil: 1",)},
+            ApiValueError,
+            "p_ost_auth_api_key: header 'Accept' has a character HTTP does not allow",
+        ),
+        (
+            {"accept_content_types": None},
+            ApiTypeError,
+            "p_ost_auth_api_key: accept_content_types expects a list or tuple of media types, "
+            "got NoneType",
+        ),
+        (
+            {"accept_content_types": "application/json"},
+            ApiTypeError,
+            "p_ost_auth_api_key: accept_content_types expects a list or tuple of media types, "
+            "got str",
+        ),
+        (
+            {"accept_content_types": (1,)},
+            ApiTypeError,
+            "p_ost_auth_api_key: header names and values are str, got str and int",
+        ),
+        (
+            {"content_type": None},
+            ApiTypeError,
+            "p_ost_auth_api_key: header names and values are str, got str and NoneType",
+        ),
+    ],
+    ids=["crlf", "none", "one-str", "int", "content-type-none"],
+)
+def test_auth_method_options_that_cannot_be_sent_are_refused(
+    api: authentication_api.AuthenticationApi,
+    emulator: Emulator,
+    options: Dict[str, Any],
+    error: type,
+    message: str,
+) -> None:
+    with pytest.raises(error) as info:
+        api.p_ost_auth_api_key(body=AuthenticatePayload(api_key=emulator.api_key), **options)
+    assert str(info.value) == message
+    assert emulator.requests == []
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ and sends it; ``_respond`` reads, parses, and returns or raises."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import os
@@ -134,7 +135,7 @@ def is_json(content_type: str) -> bool:
 class Request:
     """One request, ready to send: the options object every call path builds."""
 
-    __slots__ = ("body", "deadline", "headers", "host", "operation", "timeout", "url")
+    __slots__ = ("body", "deadline", "headers", "host", "operation", "timeout", "transport", "url")
 
     def __init__(
         self,
@@ -153,6 +154,8 @@ class Request:
         self.host = host
         #: When the whole call must be over (monotonic), for a timeout given as one number.
         self.deadline: Optional[float] = None
+        #: Set for a token exchange: the transport of the token manager that asks for it.
+        self.transport: Optional[RESTClientObject] = None
 
 
 class MultipartBody:
@@ -341,9 +344,10 @@ class ApiClient:
         if header_name is not None and header_value is not None:
             self._default_headers[header_name] = header_value
         self._prepared: Dict[Tuple[Any, ...], Dict[str, str]] = {}
-        self.auth: Optional[TokenManager] = None
-        self._basic: Optional[BasicAuth] = None
         self._auth_from: Tuple[Any, ...] = ()  # the settings self.auth was built from
+        #: (transport, token manager, Basic auth) of one configuration, read whole by each call,
+        #: so that a token goes only to the host that issued it, whatever changes meanwhile.
+        self._route: Tuple[RESTClientObject, Optional[TokenManager], Optional[BasicAuth]]
         self._reconfiguring = threading.Lock()
         self._configure()
 
@@ -352,11 +356,8 @@ class ApiClient:
         client, and again at the first call after the configuration changed, as api.video's
         client reads it at each call (``client.configuration.host = url`` takes effect)."""
         config = self.configuration
-        self._taken = config._changes
-        previous: Optional[RESTClientObject] = getattr(self, "rest_client", None)
-        self.rest_client = self._rest.RESTClientObject(config)
-        if previous is not None:
-            previous.close()
+        taken = config._changes
+        transport = self._rest.RESTClientObject(config)
         has_credentials = bool(config.api_key or config.access_token or config.token is not None)
         if has_credentials and config.host.startswith("http://") and not is_loopback(config.host):
             warnings.warn(
@@ -364,17 +365,41 @@ class ApiClient:
                 f"anyone on the network path can read them; use https",
                 stacklevel=3,
             )
+        exchange = functools.partial(self._exchange, transport)
+        previous, tokens, basic = getattr(self, "_route", (None, None, None))
         auth_from = (config.host, config.api_key, config.access_token, config.token, config.auth)
         if auth_from == self._auth_from:  # the same credentials for the same host: tokens kept
-            return
-        self._auth_from = auth_from
-        self.auth, self._basic = None, None
-        if has_credentials:
-            from .auth import BasicAuth, TokenManager  # a client without credentials skips it
+            if tokens is not None:
+                tokens._exchange = exchange
+        else:
+            tokens, basic = None, None
+            if has_credentials:
+                from .auth import BasicAuth, TokenManager  # a client without credentials skips it
 
-            self.auth = TokenManager(config, self._exchange)
-            if config.api_key and config.auth == "basic":
-                self._basic = BasicAuth(config.api_key)
+                # A saved token is the host's and the key's it was saved with: restored once.
+                restore = previous is None or config.token is not self._auth_from[3]
+                tokens = TokenManager(config, exchange, restore=restore)
+                if config.api_key and config.auth == "basic":
+                    basic = BasicAuth(config.api_key)
+            self._auth_from = auth_from
+        self._route, self._taken = (transport, tokens, basic), taken
+        if previous is not None:
+            previous.close()  # a call under way on it opens a new connection, to its host
+
+    @property
+    def rest_client(self) -> RESTClientObject:
+        """The transport, as the configuration is now."""
+        return self._route[0]
+
+    @property
+    def auth(self) -> Optional[TokenManager]:
+        """The token manager (None without credentials): set one (on a clock of its own, in
+        a test) to have the client use it."""
+        return self._route[1]
+
+    @auth.setter
+    def auth(self, tokens: Optional[TokenManager]) -> None:
+        self._route = (self._route[0], tokens, self._route[2])
 
     def _take_up_changes(self) -> None:
         if self.configuration._changes != self._taken:
@@ -458,16 +483,7 @@ class ApiClient:
         skip_deserialization: bool = False,
     ) -> ApiResponse[Any]:
         """Run ``operation`` with the generated client's options (the auth tag's methods)."""
-        payload = None
-        if body is not unset:
-            if not is_json(content_type):
-                raise ApiValueError(
-                    f"{operation.name}: content_type {content_type!r} is not supported; "
-                    f"this operation sends {JSON}"
-                )
-            payload = _json_bytes(self._model(operation, body, "body"), f"{operation.name}: body")
-        headers = self._headers(content_type if payload else None, accept_content_types)
-        request = Request(operation, operation.path, headers, payload, timeout)
+        request = self._auth_request(operation, body, content_type, accept_content_types, timeout)
         response, retries = self._send(request)
         if skip_deserialization:
             if not stream:  # loaded now, capped, so that the connection is free again
@@ -482,6 +498,33 @@ class ApiClient:
                 )
             return ApiResponseWithoutDeserialization(response, retries)
         return self._respond(request, response, retries)
+
+    def _auth_request(
+        self,
+        operation: Operation[Any],
+        body: Any,
+        content_type: str,
+        accept: Sequence[str],
+        timeout: Optional[Timeout],
+    ) -> Request:
+        if content_type is not JSON or accept is not ACCEPT_JSON:  # the caller's: checked
+            if isinstance(accept, str) or not isinstance(accept, (list, tuple)):
+                raise ApiTypeError(
+                    f"{operation.name}: accept_content_types expects a list or tuple of media "
+                    f"types, got {type(accept).__name__}"
+                )
+            for name, value in [("Content-Type", content_type), *[("Accept", a) for a in accept]]:
+                _headers_given({name: value}, operation.name)
+        payload = None
+        if body is not unset:
+            if not is_json(content_type):
+                raise ApiValueError(
+                    f"{operation.name}: content_type {content_type!r} is not supported; "
+                    f"this operation sends {JSON}"
+                )
+            payload = _json_bytes(self._model(operation, body, "body"), f"{operation.name}: body")
+        headers = self._headers(content_type if payload else None, accept)
+        return Request(operation, operation.path, headers, payload, timeout)
 
     def call_api(
         self,
@@ -608,29 +651,31 @@ class ApiClient:
             )
         return model(value)
 
-    def _credentials(self, operation: Operation[Any]) -> Any:
-        """The auth strategy for ``operation``, or None when it needs no credentials."""
+    def _route_for(self, operation: Operation[Any]) -> Tuple[RESTClientObject, Any]:
+        """The transport, and the auth strategy ``operation`` needs (None: no credentials), of
+        the configuration as it is now."""
+        self._take_up_changes()
+        transport, tokens, basic = self._route
         security = operation.security
         if not security:
-            return None
+            return transport, None
         for scheme in security:
             if scheme not in ("apiKey", "bearerAuth"):
                 raise ApiValueError(
                     f"{operation.name}: unknown auth setting {scheme!r}; "
                     f"use 'apiKey' or 'bearerAuth'"
                 )
-        if "bearerAuth" not in security and self._basic is not None:
-            return self._basic
-        if self.auth is None:
+        if "bearerAuth" not in security and basic is not None:
+            return transport, basic
+        if tokens is None:
             raise ApiValueError(
                 f"{operation.name} needs credentials: "
                 f"give Configuration(api_key=...) (or access_token=...)"
             )
-        return self.auth
+        return transport, tokens
 
     def _send(self, request: Request) -> Tuple[urllib3.HTTPResponse, int]:
         """Send with the credentials the operation needs, and log it without secrets."""
-        self._take_up_changes()
         operation = request.operation
         debug = logger.isEnabledFor(logging.DEBUG)
         started = time.perf_counter() if debug else 0.0
@@ -647,7 +692,8 @@ class ApiClient:
         length = body.length if isinstance(body, MultipartBody) else None
         if length is not None:  # each length reads the sections' sizes: once, here
             headers = {**headers, "Content-Length": str(length)}
-        auth = self._credentials(operation)
+        transport, auth = self._route_for(operation)
+        transport = request.transport or transport
         retries = 0
         for again in (False, True):  # again after a 401 the auth strategy can recover from
             credential, sent = None, headers
@@ -655,7 +701,7 @@ class ApiClient:
                 left = timeout if request.deadline is None else request.deadline - time.monotonic()
                 credential = auth.header(left)
                 sent = {**headers, "Authorization": credential}
-            response, more = self.rest_client.request(
+            response, more = transport.request(
                 operation.method,
                 request.url,
                 headers=sent,
@@ -682,10 +728,17 @@ class ApiClient:
         return response, retries
 
     def _exchange(
-        self, operation: Operation[Any], body: Mapping[str, Any], timeout: Optional[Timeout] = None
+        self,
+        transport: RESTClientObject,
+        operation: Operation[Any],
+        body: Mapping[str, Any],
+        timeout: Optional[Timeout] = None,
     ) -> Any:
-        """The token manager's way to the server: an auth operation, within ``timeout``."""
-        return self.call_operation(operation, body, timeout=timeout).body
+        """A token manager's way to the server: an auth operation, within ``timeout``, over
+        the transport the manager was built with (its host's)."""
+        request = self._auth_request(operation, body, JSON, ACCEPT_JSON, timeout)
+        request.transport = transport
+        return self._respond(request, *self._send(request)).body
 
     def _respond(
         self, request: Request, response: urllib3.HTTPResponse, retries: int

@@ -107,13 +107,21 @@ def _unspent(error: ApiException) -> bool:
 class TokenManager:
     """Keeps a valid access token for one :class:`~video_api.ApiClient`."""
 
-    def __init__(self, configuration: Configuration, exchange: Exchange, clock: Any = time) -> None:
+    def __init__(
+        self,
+        configuration: Configuration,
+        exchange: Exchange,
+        clock: Any = time,
+        restore: bool = True,
+    ) -> None:
+        """``restore=False``: leave ``configuration.token`` out (it was saved for another host
+        or key than the configuration's now)."""
         self._exchange = exchange
         self._clock = clock
         self.api_key = configuration.api_key
         self.on_token: Optional[Callable[[Dict[str, Any]], None]] = configuration.on_token
         self._token: Optional[_Token] = None
-        if configuration.token is not None:
+        if configuration.token is not None and restore:
             self._token = self._restore(configuration.token)
         elif configuration.access_token:
             inf = float("inf")

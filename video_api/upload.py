@@ -311,7 +311,8 @@ class _Upload:
         timeout = client.configuration.timeout if self.timeout is None else self.timeout
         check_timeout(timeout)  # refused here, before anything is sent
         self.total_timeout = None if isinstance(timeout, tuple) else timeout
-        self.auth = client._credentials(self.operation)  # refused here when there are none
+        # Both of one configuration (refused here when credentials are needed and there are none)
+        self.transport, self.auth = client._route_for(self.operation)
         extra = _headers_given(options.get("_headers") or {}, f"{self.operation.name}: _headers")
         self.headers = {**client._headers(None, ACCEPT_JSON), **extra}
         self.stop = threading.Event()
@@ -438,7 +439,7 @@ class _Upload:
             # A token renewal gets what is left of the deadline.
             left = self.timeout if deadline is None else deadline - time.monotonic()
             credential = None if self.auth is None else self.auth.header(left)
-            response, _ = self.client.rest_client.request(
+            response, _ = self.transport.request(
                 "POST",
                 self.url,
                 headers=headers if credential is None else {**headers, "Authorization": credential},

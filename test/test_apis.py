@@ -542,6 +542,28 @@ def test_paginate_refuses_a_method_without_pages(emulator: Emulator) -> None:
             next(video_api.paginate(VideosApi(client).get_status, video.video_id))  # type: ignore[arg-type]
 
 
+def test_a_thumbnail_from_a_gzip_file_object_is_sent_decompressed(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """Any binary file object is a file: a GzipFile (whose ``mode`` is an int) included."""
+    import gzip
+
+    from video_api.apis.tags.videos_api import VideosApi
+    from video_api.model.video_creation_payload import VideoCreationPayload
+
+    jpeg = b"\xff\xd8\xff" + bytes(range(256))
+    path = tmp_path / "thumb.jpg.gz"
+    path.write_bytes(gzip.compress(jpeg))
+    configuration = video_api.Configuration(host=emulator.url, api_key=emulator.api_key)
+    with video_api.ApiClient(configuration) as client, gzip.open(path, "rb") as thumbnail:
+        videos = VideosApi(client)
+        video = videos.create(VideoCreationPayload(title="t"))
+        videos.upload_thumbnail(video.video_id, thumbnail)
+    sent = emulator.requests[-1]
+    parts = form_parts(sent.headers["Content-Type"], sent.body)
+    assert [(name, data) for name, _, data in parts] == [("file", jpeg)]
+
+
 def test_upload_with_an_upload_token_sends_no_credentials(emulator: Emulator, upload: Path) -> None:
     from video_api.apis.tags.videos_api import VideosApi
 

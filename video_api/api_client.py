@@ -212,7 +212,9 @@ class MultipartBody:
             )
         if getattr(value, "closed", False):
             raise ApiValueError(f"{where}: the file is closed")
-        if "b" not in getattr(value, "mode", "b") or isinstance(getattr(value, "encoding", 0), str):
+        # A text file has a str mode without "b", or an encoding; a GzipFile's mode is an int.
+        mode, encoding = getattr(value, "mode", "b"), getattr(value, "encoding", None)
+        if (isinstance(mode, str) and "b" not in mode) or isinstance(encoding, str):
             raise ApiValueError(f"{where}: open the file in binary mode ('rb'), not text mode")
         name = getattr(value, "name", None)
         name = os.path.basename(name) if isinstance(name, str) else "file"

@@ -332,6 +332,28 @@ def test_json_without_a_refresh_token_is_a_usage_error(emulator: Emulator) -> No
     assert emulator.requests == []
 
 
+@pytest.mark.parametrize(
+    "value, stdin, error",
+    [
+        ("SECRET TOKEN", "", "expected one refresh token in --refresh-token, got several words"),
+        ("-", "SECRET TOKEN\n", "expected one refresh token on stdin, got several words"),
+        ('{"SECRET": 1}', "", 'the JSON in --refresh-token has no "refresh_token" string'),
+        (
+            "VIDEO_API_SECRET=1",
+            "",
+            "no VIDEO_API_REFRESH_TOKEN= line with a token in --refresh-token",
+        ),
+    ],
+)
+def test_an_unusable_refresh_token_is_a_usage_error_saying_where_it_came_from(
+    emulator: Emulator, value: str, stdin: str, error: str
+) -> None:
+    result = run("refresh", "--host", emulator.url, "--refresh-token", value, input=stdin)
+    message = f"video-api refresh: error: {error}\n"
+    assert outcome(result) == ("", usage("refresh") + message, 2)
+    assert emulator.requests == []
+
+
 # -- usage, help, version
 
 

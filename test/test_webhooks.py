@@ -4,6 +4,8 @@ with video_api.webhooks; and the emulator's state, rate limit and SQLite data.""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import http.client
 import http.server
 import json
@@ -13,7 +15,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from video_api import ApiValueError
+from video_api import ApiTypeError, ApiValueError
 from video_api.testing import Emulator
 from video_api.webhooks import WebhookEvent, WebhookSignatureError, parse_event, verify
 
@@ -145,6 +147,86 @@ def test_a_wrong_secret_or_a_changed_body_is_refused_without_the_secret(
     with pytest.raises(WebhookSignatureError, match="no X-Api-Video-Signature"):
         parse_event(body, {}, hook["signatureSecret"])
     assert not verify(body, "00" * 32, hook["signatureSecret"])
+
+
+def test_bytes_headers_secret_and_body_as_asgi_gives_them_are_accepted(
+    emulator: Emulator, receiver: Receiver
+) -> None:
+    """ASGI servers give header names and values as bytes; a secret may be kept as bytes."""
+    hook = subscribe(emulator, receiver.url, "video.summary.generated")
+    video_id = call(emulator, "POST", "/videos", {"title": "a"})[1]["videoId"]
+    assert call(emulator, "POST", "/summaries", {"videoId": video_id})[0] == 201
+    emulator.wait_for_deliveries(1, timeout=5)
+    body, headers = receiver.calls[0]
+    secret = hook["signatureSecret"]
+    expected = parse_event(body, headers, secret)
+    assert (expected.type, expected.webhook_id) == ("video.summary.generated", hook["webhookId"])
+    values = {k: v.encode("latin-1") for k, v in headers.items()}
+    asgi = {k.lower().encode("latin-1"): v for k, v in values.items()}
+    for raw in (body, bytearray(body), memoryview(body)):
+        assert parse_event(raw, values, secret) == expected
+        assert parse_event(raw, asgi, secret.encode()) == expected
+    signature = headers["X-Api-Video-Signature"]
+    assert verify(memoryview(body), signature.encode(), secret.encode())
+    assert not verify(body, None, secret)
+    with pytest.raises(WebhookSignatureError) as garbled:
+        parse_event(body, {b"x-api-video-signature": b"\xff" * 64}, secret)
+    assert str(garbled.value) == (
+        "the X-Api-Video-Signature header does not match the body: the secret is not this "
+        "webhook's, or the body was changed"
+    )
+
+
+SECRET = "whsec-do-not-show-0123456789"
+
+
+def signed(body: bytes) -> dict[str, str]:
+    return {"X-Api-Video-Signature": hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()}
+
+
+@pytest.mark.parametrize(
+    "body, headers, secret, message",
+    [
+        (
+            '{"type": "a"}',
+            signed(b'{"type": "a"}'),
+            SECRET,
+            "body must be the raw bytes as received, not str: the signature is of those bytes",
+        ),
+        (None, signed(b""), SECRET, "body must be bytes, bytearray or memoryview, got NoneType"),
+        (b"{}", None, SECRET, "headers must be a mapping of names to values, got NoneType"),
+        (
+            b"{}",
+            list(signed(b"{}").items()),
+            SECRET,
+            "headers must be a mapping of names to values, got list",
+        ),
+        (b"{}", signed(b"{}"), None, "secret must be str or bytes, got NoneType"),
+        (b"{}", signed(b"{}"), list(SECRET), "secret must be str or bytes, got list"),
+        (b"{}", {"X-Api-Video-Signature": 5}, SECRET, "signature must be str or bytes, got int"),
+    ],
+    ids=["str-body", "no-body", "no-headers", "header-pairs", "no-secret", "list-secret", "int"],
+)
+def test_an_argument_of_the_wrong_type_is_an_api_type_error_naming_it(
+    body: Any, headers: Any, secret: Any, message: str
+) -> None:
+    with pytest.raises(ApiTypeError) as error:
+        parse_event(body, headers, secret)
+    assert str(error.value) == message
+    if headers is not None and not isinstance(headers, list):
+        with pytest.raises(ApiTypeError) as again:
+            verify(body, headers["X-Api-Video-Signature"], secret)
+        assert str(again.value) == message
+
+
+@pytest.mark.parametrize("opening, closing", [(b"[", b"]"), (b'{"a":', b"}")])
+def test_a_signed_body_nested_too_deeply_is_a_signature_error(
+    opening: bytes, closing: bytes
+) -> None:
+    body = opening * 100_000 + b"1" + closing * 100_000
+    with pytest.raises(WebhookSignatureError) as error:
+        parse_event(body, signed(body), SECRET)
+    assert str(error.value) == "the webhook body is JSON nested too deeply"
 
 
 def test_a_failed_delivery_is_retried_a_bounded_number_of_times(

@@ -234,16 +234,18 @@ def _api_key(
 
 def _refresh_token(args: argparse.Namespace) -> str:
     """The refresh token given, or read from stdin; a usage error when there is none."""
+    where = "on stdin" if args.refresh_token == "-" else "in --refresh-token"
     try:
-        token = _find_refresh_token(_stdin_or(args.refresh_token, whole=True))
+        token = _find_refresh_token(_stdin_or(args.refresh_token, whole=True), where)
     except ValueError as error:
         args.parser.error(str(error))
     args.secrets.append(token)
     return token
 
 
-def _find_refresh_token(text: str) -> str:
-    """The token in a bare token, the JSON of ``--json``, or the lines ``refresh`` prints."""
+def _find_refresh_token(text: str, where: str) -> str:
+    """The token in a bare token, the JSON of ``--json``, or the lines ``refresh`` prints;
+    errors say ``where`` the text came from ("on stdin"), never what it holds."""
     lines = text.splitlines()
     token: object = text
     if text.startswith("{"):
@@ -252,7 +254,7 @@ def _find_refresh_token(text: str) -> str:
         except (ValueError, AttributeError):
             token = None
         if not isinstance(token, str):
-            raise ValueError('the JSON on stdin has no "refresh_token" string')
+            raise ValueError(f'the JSON {where} has no "refresh_token" string')
     elif any(line.startswith("VIDEO_API_") for line in lines):
         found = [line.partition("=")[2] for line in lines if line.startswith(REFRESH_VAR + "=")]
         try:
@@ -260,9 +262,9 @@ def _find_refresh_token(text: str) -> str:
         except ValueError:
             token = ""
         if not token:
-            raise ValueError(f"stdin has no {REFRESH_VAR}= line with a token")
+            raise ValueError(f"no {REFRESH_VAR}= line with a token {where}")
     elif len(text.split()) > 1:
-        raise ValueError("expected one refresh token on stdin, got several words")
+        raise ValueError(f"expected one refresh token {where}, got several words")
     if not isinstance(token, str) or not token.strip():
         raise ValueError("no refresh token given")
     return token.strip()

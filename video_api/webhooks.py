@@ -11,9 +11,9 @@ import hashlib
 import hmac
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Final, Mapping, Optional, Union
 
-from .exceptions import ApiValueError
+from .exceptions import ApiTypeError, ApiValueError
 from .schemas import Model, field
 
 __all__ = ["WebhookEvent", "WebhookSignatureError", "parse_event", "verify"]
@@ -81,43 +81,91 @@ class WebhookEvent(Model):
         ) -> None: ...
 
 
-def verify(body: bytes, signature: str, secret: str) -> bool:
-    """Whether ``signature`` is the HMAC-SHA256 of ``body`` with ``secret`` (in constant time)."""
-    if not isinstance(body, (bytes, bytearray, memoryview)) or not secret:
+#: What a webhook call's headers may be: a mapping (or anything with ``items()``, as
+#: ``http.server``'s), its names and values str or bytes (as ASGI servers give them).
+_Headers = Union[Mapping[str, Union[str, bytes]], Mapping[bytes, bytes]]
+
+
+def verify(
+    body: Union[bytes, bytearray, memoryview],
+    signature: Union[str, bytes, None],
+    secret: Union[str, bytes],
+) -> bool:
+    """Whether ``signature`` is the HMAC-SHA256 of ``body`` with ``secret`` (in constant time);
+    False for a missing signature (None) or an empty secret. ``ApiTypeError`` for a wrong type."""
+    data, key = _body(body), _key(secret)
+    if isinstance(signature, str):
+        signature = signature.encode("ascii", "replace")  # no hex digest has other characters
+    elif signature is not None and not isinstance(signature, (bytes, bytearray)):
+        raise ApiTypeError(f"signature must be str or bytes, got {type(signature).__name__}")
+    if signature is None or not key:
         return False
-    expected = hmac.new(secret.encode(), bytes(body), hashlib.sha256).hexdigest().encode()
-    return hmac.compare_digest(expected, signature.strip().lower().encode("ascii", "replace"))
+    expected = hmac.new(key, data, hashlib.sha256).hexdigest().encode()
+    return hmac.compare_digest(expected, bytes(signature).strip().lower())
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """A header by name, whatever the case of the mapping's keys."""
-    value = headers.get(name)
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == name.lower()), None)
-    return value
+def _body(body: object) -> bytes:
+    """The raw body as bytes; ``ApiTypeError`` for text or anything else."""
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)
+    if isinstance(body, str):
+        raise ApiTypeError(
+            "body must be the raw bytes as received, not str: the signature is of those bytes"
+        )
+    raise ApiTypeError(f"body must be bytes, bytearray or memoryview, got {type(body).__name__}")
 
 
-def parse_event(body: bytes, headers: Mapping[str, str], secret: str) -> WebhookEvent:
+def _key(secret: object) -> bytes:
+    """The secret as bytes; its type, never its value, in the error."""
+    if isinstance(secret, str):
+        return secret.encode()
+    if isinstance(secret, (bytes, bytearray)):
+        return bytes(secret)
+    raise ApiTypeError(f"secret must be str or bytes, got {type(secret).__name__}")
+
+
+def _header(headers: _Headers, name: str) -> Union[str, bytes, None]:
+    """A header by name, whatever the case of the mapping's keys and whether they are bytes."""
+    if not callable(getattr(headers, "items", None)):
+        raise ApiTypeError(
+            f"headers must be a mapping of names to values, got {type(headers).__name__}"
+        )
+    for key, value in headers.items():
+        if isinstance(key, bytes):
+            key = key.decode("latin-1")
+        if isinstance(key, str) and key.lower() == name.lower():
+            return value
+    return None
+
+
+def parse_event(
+    body: Union[bytes, bytearray, memoryview], headers: _Headers, secret: Union[str, bytes]
+) -> WebhookEvent:
     """Verify a webhook call (raw body, its headers, the webhook's secret) and return its event;
-    ``WebhookSignatureError`` if the signature is missing or wrong, or the body is no event."""
+    ``WebhookSignatureError`` if the signature is missing or wrong, or the body is no event;
+    ``ApiTypeError`` if an argument has the wrong type (a str body: pass the bytes received)."""
+    data, key = _body(body), _key(secret)
     signature = _header(headers, SIGNATURE_HEADER)
     if signature is None:
         raise WebhookSignatureError(f"the webhook call has no {SIGNATURE_HEADER} header")
-    if not verify(body, signature, secret):
+    if not verify(data, signature, key):
         raise WebhookSignatureError(
             f"the {SIGNATURE_HEADER} header does not match the body: the secret is not this "
             "webhook's, or the body was changed"
         )
     try:
-        data = json.loads(body)
+        event = json.loads(data)
     except ValueError:
         raise WebhookSignatureError("the webhook body is not JSON") from None
-    if not isinstance(data, dict):
+    except RecursionError:
+        raise WebhookSignatureError("the webhook body is JSON nested too deeply") from None
+    if not isinstance(event, dict):
         raise WebhookSignatureError("the webhook body is not a JSON object")
     webhook_id = _header(headers, WEBHOOK_ID_HEADER)
     if webhook_id is not None:
-        data.setdefault("webhookId", webhook_id)
+        text = webhook_id.decode("latin-1") if isinstance(webhook_id, bytes) else webhook_id
+        event.setdefault("webhookId", text)
     try:
-        return WebhookEvent._from_wire(data)  # as a response: unknown fields are kept
+        return WebhookEvent._from_wire(event)  # as a response: unknown fields are kept
     except (TypeError, ValueError) as error:
         raise WebhookSignatureError(f"the webhook event is malformed: {error}") from None

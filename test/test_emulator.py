@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.client
+import http.server
 import json
 import os
 import re
@@ -1567,3 +1568,329 @@ def test_tokens_are_pruned_so_memory_stays_bounded(monkeypatch: pytest.MonkeyPat
             emulator, "GET", "/videos", headers={"Authorization": f"Bearer {first['access_token']}"}
         )[0]
         assert status == 401
+
+
+# -- state across restarts: data=, and start() after stop() -----------------------------------
+
+
+def status_of(emulator: Emulator, video_id: str) -> Any:
+    status, _, raw = call(emulator, "GET", f"/videos/{video_id}/status", None, BASIC)
+    assert status == 200, raw
+    return json.loads(raw)
+
+
+def test_data_keeps_an_uploaded_video_uploaded_and_playable(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with Emulator(data=path) as first:
+        played, played_path = source_of(first)
+        send_part(first, played_path, b"x" * PART, "part 1/2")
+        send_part(first, played_path, b"y", "part 2/2")
+        first.encode_immediately = False
+        held, held_path = source_of(first)
+        send_part(first, held_path, b"held", None)
+        partial, partial_path = source_of(first)
+        send_part(first, partial_path, b"p" * PART, "part 1/2")
+        before = {video_id: status_of(first, video_id) for video_id in (played, held)}
+    digest = hashlib.sha256(b"x" * PART + b"y").hexdigest()
+    with Emulator(data=path) as second:
+        assert {video_id: status_of(second, video_id) for video_id in (played, held)} == before
+        assert before[played]["encoding"]["playable"] is True
+        assert before[held]["encoding"]["playable"] is False
+        assert (second.uploaded_size(played), second.uploaded_sha256(played)) == (PART + 1, digest)
+        assert second.uploaded_parts(played) == [1, 2]
+        status, problem = send_part(second, played_path, b"again", None)
+        assert (status, problem["type"]) == (400, REFERENCE + "video-source-already-uploaded")
+        with pytest.raises(KeyError, match="its bytes are gone"):
+            next(second.uploaded_source(played))
+        # An upload in progress was in temporary files: it starts over.
+        assert second.uploaded_parts(partial) == []
+        assert "ingest" not in status_of(second, partial)
+        second.finish_encoding(held)
+    with Emulator(data=path) as third:
+        assert status_of(third, held)["encoding"]["playable"] is True
+        assert call(third, "DELETE", f"/videos/{played}", None, BASIC)[0] == 204
+    with Emulator(data=path) as fourth:
+        assert fourth.uploaded_size(played) is None and fourth.uploaded_size(held) == 4
+
+
+def test_start_after_stop_keeps_writing_to_the_data_file(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    emulator = Emulator(data=path)
+    with emulator:
+        create_video(emulator, title="first")
+    with emulator:  # the same object, started again
+        create_video(emulator, title="second")
+        assert titles(emulator, "sortBy=title") == ["first", "second"]
+    with Emulator(data=path) as restarted:
+        assert titles(restarted, "sortBy=title") == ["first", "second"]
+
+
+class HookReceiver(http.server.ThreadingHTTPServer):
+    """A loopback webhook endpoint that answers 204 and keeps the bodies it gets."""
+
+    def __init__(self) -> None:
+        self.bodies: list[Any] = []
+        super().__init__(("127.0.0.1", 0), HookHandler)
+
+
+class HookHandler(http.server.BaseHTTPRequestHandler):
+    server: HookReceiver
+
+    def do_POST(self) -> None:
+        self.server.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_start_after_stop_delivers_webhooks_again() -> None:
+    event = "live-stream.broadcast.started"
+    receiver = HookReceiver()
+    serving = threading.Thread(target=receiver.serve_forever, args=(0.05,), daemon=True)
+    serving.start()
+    emulator = Emulator()
+    try:
+        with emulator:
+            url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+            created(emulator, "POST", "/webhooks", {"url": url, "events": [event]})
+            live_id = created(emulator, "POST", "/live-streams", {"name": "Live"})["liveStreamId"]
+            emulator.start_broadcast(live_id)
+            assert len(emulator.wait_for_deliveries(1, timeout=5)) == 1
+        with emulator:
+            emulator.start_broadcast(live_id)
+            delivered = emulator.wait_for_deliveries(2, timeout=5)
+        assert [d.status for d in delivered] == [204, 204]
+        assert [body["type"] for body in receiver.bodies] == [event, event]
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
+        serving.join(5)
+
+
+def test_data_moves_the_urls_it_made_to_the_new_port(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with Emulator(data=path) as first:
+        video_id = create_video(first)["videoId"]
+        created(first, "POST", f"/videos/{video_id}/captions/en")
+        gone_id = create_video(first)["videoId"]
+        call(first, "DELETE", f"/videos/{gone_id}", None, BASIC)
+        live_id = created(first, "POST", "/live-streams", {"name": "Live"})["liveStreamId"]
+        player_id = created(first, "POST", "/players", {"name": "Theme"})["playerId"]
+        link = "http://127.0.0.1:1/home"  # the client's own link: never moved
+        logo = (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="link"\r\n\r\n{link}\r\n'
+        ).encode() + multipart()
+        status, _, _ = call(
+            first, "POST", f"/players/{player_id}/logo", logo, {**BASIC, "Content-Type": MULTIPART}
+        )
+        assert status == 201
+        # Started while the first still runs, so that its port differs for sure.
+        with Emulator(data=path) as second:
+            assert second.port != first.port
+            base = second.url
+
+            def get(path: str) -> Any:
+                status, _, raw = call(second, "GET", path, None, BASIC)
+                assert status == 200, raw
+                return json.loads(raw)
+
+            vod = f"{base}/vod/{video_id}"
+            assert get(f"/videos/{video_id}")["assets"] == {
+                "iframe": f'<iframe src="{vod}" width="100%" height="100%" frameborder="0" '
+                'scrolling="no" allowfullscreen=""></iframe>',
+                "player": vod,
+                "hls": f"{vod}/hls/manifest.m3u8",
+                "thumbnail": f"{vod}/thumbnail.jpg",
+                "mp4": f"{vod}/mp4/source.mp4",
+            }
+            assert (
+                get(f"/discarded/videos/{gone_id}")["assets"]["player"] == f"{base}/vod/{gone_id}"
+            )
+            assert get(f"/videos/{video_id}/captions/en")["src"] == f"{vod}/captions/en.vtt"
+            live = f"{base}/live/{live_id}"
+            assert get(f"/live-streams/{live_id}")["assets"] == {
+                "iframe": f'<iframe src="{live}" width="100%" height="100%" frameborder="0" '
+                'scrolling="no" allowfullscreen=""></iframe>',
+                "player": live,
+                "hls": f"{live}.m3u8",
+                "thumbnail": f"{live}/thumbnail.jpg",
+            }
+            assert get(f"/players/{player_id}")["assets"] == {
+                "logo": f"{base}/players/{player_id}/logo.png",
+                "link": link,
+            }
+
+
+# -- sub-resources of a video that does not exist ---------------------------------------------
+
+NOT_FOUND_VIDEO = {
+    "type": REFERENCE + "resource-not-found",
+    "title": "The requested resource was not found.",
+    "name": "videoId",
+    "status": 404,
+}
+
+
+VIDEO_OPERATIONS = [o for o in OPERATIONS if o[1].startswith("/videos/{videoId}")]
+
+
+@pytest.mark.parametrize(
+    ("method", "template"), VIDEO_OPERATIONS, ids=[" ".join(o) for o in VIDEO_OPERATIONS]
+)
+def test_every_operation_on_a_deleted_video_is_the_specs_404(
+    strict_emulator: Emulator, method: str, template: str
+) -> None:
+    """A valid request, on a video (with its caption and chapters) deleted just before."""
+    path, body, headers = operation_request(strict_emulator, method, template)
+    video_id = path.split("/")[2]
+    assert call(strict_emulator, "DELETE", f"/videos/{video_id}", None, BASIC)[0] == 204
+    status, _, raw = call(strict_emulator, method, path, body, headers)
+    assert (status, json.loads(raw)) == (404, NOT_FOUND_VIDEO)
+
+
+def test_captions_and_chapters_of_a_deleted_video_are_not_found(
+    video_api_emulator: Emulator,
+) -> None:
+    video_id = create_video(video_api_emulator)["videoId"]
+    caption = created(video_api_emulator, "POST", f"/videos/{video_id}/captions/en")
+    created(video_api_emulator, "POST", f"/videos/{video_id}/chapters/en")
+    assert call(video_api_emulator, "DELETE", f"/videos/{video_id}", None, BASIC)[0] == 204
+    for method, path, body in [
+        ("GET", "captions/en", None),
+        ("PATCH", "captions/en", '{"default": true}'),
+        ("DELETE", "captions/en", None),
+        ("GET", "captions", None),
+        ("GET", "chapters/en", None),
+        ("DELETE", "chapters/en", None),
+        ("GET", "chapters", None),
+    ]:
+        status, _, raw = call(video_api_emulator, method, f"/videos/{video_id}/{path}", body, BASIC)
+        assert (method, path, status, json.loads(raw)) == (method, path, 404, NOT_FOUND_VIDEO)
+    # They were kept, untouched, for a restore from the discarded list.
+    restore = call(
+        video_api_emulator, "PATCH", f"/discarded/videos/{video_id}", '{"discarded": false}', BASIC
+    )
+    assert restore[0] == 200
+    status, _, raw = call(video_api_emulator, "GET", f"/videos/{video_id}/captions/en", None, BASIC)
+    assert (status, json.loads(raw)) == (200, caption)
+    status, _, _ = call(video_api_emulator, "GET", f"/videos/{video_id}/chapters/en", None, BASIC)
+    assert status == 200
+
+
+# -- upload tokens: the active ones, made by the API or by the helper --------------------------
+
+
+def upload_tokens(emulator: Emulator) -> list[str]:
+    status, _, raw = call(emulator, "GET", "/upload-tokens", None, BASIC)
+    assert status == 200, raw
+    return [record["token"] for record in json.loads(raw)["data"]]
+
+
+def test_upload_tokens_listed_and_found_are_the_active_ones(video_api_emulator: Emulator) -> None:
+    emulator = video_api_emulator
+    lasting = created(emulator, "POST", "/upload-tokens", {"ttl": 0})
+    timed = created(emulator, "POST", "/upload-tokens", {"ttl": 60})
+    forever = emulator.create_upload_token()
+    hour = emulator.create_upload_token(ttl=3600)
+    elapsed = emulator.create_upload_token(ttl=0)  # valid for 0 s: its ttl has elapsed
+    assert upload_tokens(emulator) == [lasting["token"], timed["token"], forever, hour]
+    status, _, raw = call(emulator, "GET", f"/upload-tokens/{hour}", None, BASIC)
+    record = json.loads(raw)
+    assert (status, record["token"], record["ttl"], sorted(record)) == (
+        200,
+        hour,
+        3600,
+        ["createdAt", "expiresAt", "token", "ttl"],
+    )
+    emulator.expire_upload_token(timed["token"])
+    emulator.expire_upload_token(hour)
+    assert upload_tokens(emulator) == [lasting["token"], forever]
+    not_found = {
+        "type": REFERENCE + "resource-not-found",
+        "title": "The requested resource was not found.",
+        "name": "uploadToken",
+        "status": 404,
+    }
+    for token in (timed["token"], hour, elapsed, "toNeverIssued"):
+        for method in ("GET", "DELETE"):
+            status, _, raw = call(emulator, method, f"/upload-tokens/{token}", None, BASIC)
+            assert (token, method, status, json.loads(raw)) == (token, method, 404, not_found)
+    status, _, raw = call(emulator, "GET", f"/upload-tokens/{forever}", None, BASIC)
+    assert (status, json.loads(raw)["ttl"], "expiresAt" in json.loads(raw)) == (200, 0, False)
+    assert call(emulator, "DELETE", f"/upload-tokens/{forever}", None, BASIC)[0] == 204
+    status, problem = send_part(emulator, f"/upload?token={forever}", b"x", None, {})
+    assert (status, problem["name"]) == (400, "token")
+    assert upload_tokens(emulator) == [lasting["token"]]
+
+
+# -- fault arguments --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", [204, 304])
+def test_a_status_fault_without_a_body_keeps_the_connection_in_step(
+    video_api_emulator: Emulator, code: int
+) -> None:
+    video_api_emulator.add_fault("/videos", Fault.status(code))
+    video_api_emulator.add_fault("/videos", Fault.body(b"dropped", status=code))
+    connection = http.client.HTTPConnection("127.0.0.1", video_api_emulator.port, timeout=5)
+    answers = []
+    for _ in range(3):
+        connection.request("GET", "/videos", headers=BASIC)
+        response = connection.getresponse()
+        answers.append(
+            (
+                response.status,
+                response.getheader("Content-Type"),
+                response.getheader("Content-Length"),
+                response.read(),
+            )
+        )
+    connection.close()
+    assert answers[:2] == [(code, None, None, b"")] * 2
+    assert answers[2][:2] == (200, "application/json")
+    assert json.loads(answers[2][3])["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        (100, "100 is an interim status"),
+        (101, "101 is an interim status"),
+        (199, "199 is an interim status"),
+        (42, "a status is a three-digit code, not 42"),
+        (1000, "a status is a three-digit code, not 1000"),
+    ],
+)
+def test_a_status_fault_that_cannot_be_an_answer_is_refused(code: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Fault.status(code)
+    with pytest.raises(ValueError, match=message):
+        Fault.body(b"", status=code)
+    with pytest.raises(ValueError, match=message):
+        Fault.truncated(code)
+    with pytest.raises(ValueError, match=message):
+        Fault.html(code)
+
+
+@pytest.mark.parametrize(
+    ("path", "times", "part", "message"),
+    [
+        ("/videos?currentPage=2", 1, None, "no query string"),
+        ("/videos", 0, None, "times must be >= 1"),
+        ("/videos", -1, None, "times must be >= 1"),
+        ("videos", 1, None, "starts with '/'"),
+        ("http://127.0.0.1:1/videos", 1, None, "starts with '/'"),
+        ("/videos/vi1/source", 1, 0, "part must be >= 1"),
+    ],
+)
+def test_a_fault_that_could_never_fire_is_refused(
+    video_api_emulator: Emulator, path: str, times: int, part: int | None, message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        video_api_emulator.add_fault(path, Fault.status(503), times, part=part)
+    with pytest.raises(ValueError, match="no query string"):
+        video_api_emulator.fault_mix(1.0, [Fault.status(503)], paths=["/videos?currentPage=2"])
+    assert call(video_api_emulator, "GET", "/videos?currentPage=2", None, BASIC)[0] == 200
+    assert video_api_emulator.faults_injected == 0

@@ -84,19 +84,24 @@ class Deliverer:
             return
         body = json.dumps(event, separators=(",", ":")).encode()
         with self._changed:
-            if self._thread is None:
+            if self._thread is None:  # the first event, or the first since a stop()
+                self._queue, self._stop = queue.Queue(), threading.Event()
                 self._thread = threading.Thread(
-                    target=self._run, name="video-api-emulator-webhooks", daemon=True
+                    target=self._run,
+                    args=(self._queue, self._stop),
+                    name="video-api-emulator-webhooks",
+                    daemon=True,
                 )
                 self._thread.start()
             self._pending += len(webhooks)
+            work = self._queue
         for webhook_id, url, secret in webhooks:
             headers = {
                 "Content-Type": "application/json",
                 "X-Api-Video-WebhookID": webhook_id,
                 "X-Api-Video-Signature": signature(body, secret),
             }
-            self._queue.put(Delivery(webhook_id, url, event, body, headers))
+            work.put(Delivery(webhook_id, url, event, body, headers))
 
     @property
     def deliveries(self) -> List[Delivery]:
@@ -115,21 +120,25 @@ class Deliverer:
             return self._changed.wait_for(lambda: self._pending == 0, timeout)
 
     def stop(self) -> None:
-        self._stop.set()
-        thread = self._thread
+        """Send what is queued, without retries, and end the thread; the next ``send`` starts
+        a new one (an emulator started again delivers again)."""
+        with self._changed:
+            thread, self._thread = self._thread, None
+            work, stop = self._queue, self._stop
+        stop.set()
         if thread is not None:
-            self._queue.put(None)
+            work.put(None)
             thread.join(timeout=ATTEMPTS * (TIMEOUT + BACKOFF * 4))
 
-    def _run(self) -> None:
+    def _run(self, work: queue.Queue[Delivery | None], stop: threading.Event) -> None:
         while True:
-            delivery = self._queue.get()
+            delivery = work.get()
             if delivery is None:
                 return
             delay = BACKOFF
             for attempt in range(ATTEMPTS):
                 delivery.statuses.append(self._post(delivery))
-                if delivery.delivered or attempt == ATTEMPTS - 1 or self._stop.wait(delay):
+                if delivery.delivered or attempt == ATTEMPTS - 1 or stop.wait(delay):
                     break
                 delay *= 2
             with self._changed:

@@ -3,6 +3,8 @@
 Every change goes through ``put`` and ``drop`` so that ``--data PATH`` can keep the state
 across restarts with the standard library alone; reads are plain dict lookups, so the
 in-memory default costs nothing extra per request. Callers hold the emulator's lock.
+``close`` releases the file (at the emulator's stop); the next ``open``, ``put`` or ``drop``
+opens it again and writes through as before, so a restarted emulator keeps persisting.
 """
 
 from __future__ import annotations
@@ -17,21 +19,28 @@ class Store:
 
     def __init__(self, path: str | None = None) -> None:
         self._kinds: Dict[str, Dict[str, Any]] = {}
+        self._path = path
         self._db: sqlite3.Connection | None = None
-        if path is None:
+        db = self.open()
+        if db is None:
             return
-        # One connection, used under the emulator's lock from whichever handler thread.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS state (kind TEXT, key TEXT, value TEXT, "
-            "PRIMARY KEY (kind, key))"
-        )
-        for kind, key, value in self._db.execute(
-            "SELECT kind, key, value FROM state ORDER BY rowid"
-        ):
+        for kind, key, value in db.execute("SELECT kind, key, value FROM state ORDER BY rowid"):
             self.table(kind)[key] = json.loads(value)
+
+    def open(self) -> sqlite3.Connection | None:
+        """The file's connection, opened if it is closed; None for a store in memory only.
+        Reopening does not read the file again: what is in memory is what was written."""
+        if self._db is None and self._path is not None:
+            # One connection, used under the emulator's lock from whichever handler thread.
+            db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS state (kind TEXT, key TEXT, value TEXT, "
+                "PRIMARY KEY (kind, key))"
+            )
+            self._db = db
+        return self._db
 
     def table(self, kind: str) -> Dict[str, Any]:
         """The live dict of one kind: read it freely, change it only through put/drop."""
@@ -48,16 +57,18 @@ class Store:
 
     def put(self, kind: str, key: str, value: Any) -> None:
         self.table(kind)[key] = value
-        if self._db is not None:
-            self._db.execute(
+        db = self.open()
+        if db is not None:
+            db.execute(
                 "INSERT OR REPLACE INTO state (kind, key, value) VALUES (?, ?, ?)",
                 (kind, key, json.dumps(value, separators=(",", ":"))),
             )
 
     def drop(self, kind: str, key: str) -> Any:
         value = self.table(kind).pop(key, None)
-        if value is not None and self._db is not None:
-            self._db.execute("DELETE FROM state WHERE kind = ? AND key = ?", (kind, key))
+        db = self.open() if value is not None else None
+        if db is not None:
+            db.execute("DELETE FROM state WHERE kind = ? AND key = ?", (kind, key))
         return value
 
     def close(self) -> None:

@@ -100,10 +100,12 @@ def test_importing_a_tag_api_imports_no_model() -> None:
 
 
 def test_importing_the_package_leaves_the_transport_for_the_first_client() -> None:
-    """``import video_api`` and the auth API load no urllib3: the first client does."""
+    """``import video_api``, the auth API and the videos API (with its uploads) load no
+    urllib3: the first client does."""
     code = (
         "import sys, video_api\n"
         "from video_api.apis.tags.authentication_api import AuthenticationApi\n"
+        "from video_api.apis.tags.videos_api import VideosApi\n"
         "before = 'urllib3' in sys.modules\n"
         "video_api.ApiClient()\n"
         "print(before, 'urllib3' in sys.modules)"

@@ -5,6 +5,7 @@ refused before anything is sent."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -26,6 +27,7 @@ from video_api.testing import Emulator, Fault
 from video_api.upload import (
     DEFAULT_CHUNK_SIZE,
     MAX_CHUNK_SIZE,
+    MAX_SIZE,
     MIN_CHUNK_SIZE,
     UploadError,
 )
@@ -112,6 +114,68 @@ class ReadOnly:
 def blocks_of(data: bytes, size: int = 100_003) -> Iterator[bytes]:
     for start in range(0, len(data), size):
         yield data[start : start + size]
+
+
+class FailingDisk(io.RawIOBase):
+    """A file of ``data`` whose reads reaching past ``fail_at`` fail with EIO while it is set,
+    as a bad disk's do; seekable or, like a pipe, not."""
+
+    def __init__(self, data: bytes, fail_at: Optional[int], seekable: bool = True) -> None:
+        super().__init__()
+        self.data, self.fail_at, self.can_seek = data, fail_at, seekable
+        self.position = self.failures = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self.can_seek
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        if not self.can_seek:
+            raise io.UnsupportedOperation("seek")
+        self.position = offset if whence == os.SEEK_SET else len(self.data) + offset
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def readinto(self, buffer: Any) -> int:
+        end = min(self.position + len(buffer), len(self.data))
+        if self.fail_at is not None and end > self.fail_at:
+            self.failures += 1
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        count = end - self.position
+        buffer[:count] = self.data[self.position : end]
+        self.position = end
+        return count
+
+
+class Huge(io.RawIOBase):
+    """A seekable file that says it holds ``size`` bytes (zeros), without any disk."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size, self.position = size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        self.position = offset if whence == os.SEEK_SET else self.size + offset
+        return self.position
+
+    def tell(self) -> int:
+        return self.position
+
+    def readinto(self, buffer: Any) -> int:
+        count = min(len(buffer), self.size - self.position)
+        buffer[:count] = bytes(count)
+        self.position += count
+        return count
 
 
 SOURCES: List[Tuple[str, Callable[[bytes, Path], Any], bool]] = [
@@ -262,6 +326,55 @@ def test_a_lost_answer_to_the_last_part_is_not_a_failure(
     video = api.upload(video_id, data, chunk_size=CHUNK)
     assert video.video_id == video_id
     assert emulator.uploaded_sha256(video_id) == sha256(data)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["bytes", "stream"])
+def test_resuming_a_single_part_whose_answer_was_lost_returns_the_video(
+    api: VideosApi, emulator: Emulator, stream: bool
+) -> None:
+    """The only part was taken but its answer lost, and no retry was left: on resume the API
+    says the source is already uploaded, which means this upload is complete."""
+    small = os.urandom(1000)
+    video_id, path = new_video(api)
+    emulator.add_fault(path, Fault.reset_after_body())
+    source = blocks_of(small) if stream else small
+    with pytest.raises(UploadError) as raised:
+        api.upload(video_id, source, part_retries=0)
+    assert (raised.value.part, raised.value.acknowledged) == (1, 0)
+    assert emulator.uploaded_sha256(video_id) == sha256(small)  # taken, though unanswered
+    video = api.upload(video_id, source, resume=raised.value.resume)
+    assert video.video_id == video_id
+    assert ranges(emulator, path) == ["part 1/1", "part 1/1"]
+    assert emulator.count(f"/videos/{video_id}") == 1  # the video, read back
+
+
+def test_a_progressive_sessions_last_part_sent_again_after_a_lost_answer_is_the_video(
+    api: VideosApi, emulator: Emulator
+) -> None:
+    video_id, path = new_video(api)
+    session = api.create_upload_progressive_session(video_id, part_retries=0)
+    emulator.add_fault(path, Fault.reset_after_body())
+    with pytest.raises(UploadError, match="part 1 failed after 1 attempt"):
+        session.upload_last_part(b"the whole video")
+    video = session.upload_last_part(b"the whole video")  # the session stays on the part
+    assert video.video_id == video_id
+    assert emulator.uploaded_sha256(video_id) == sha256(b"the whole video")
+    assert ranges(emulator, path) == ["part 1/1", "part 1/1"]
+
+
+def test_a_resume_of_parts_never_taken_keeps_the_apis_already_uploaded(
+    api: VideosApi, emulator: Emulator
+) -> None:
+    """A part refused with 503 (not processed) was not taken: if the API then says the source
+    is already uploaded, another upload did it, and that is the API's error."""
+    video_id, path = new_video(api)
+    emulator.add_fault(path, Fault.status(503))
+    with pytest.raises(UploadError) as raised:
+        api.upload(video_id, b"ours", part_retries=0)
+    api.upload(video_id, b"another upload's")
+    with pytest.raises(video_api.BadRequestException, match="already uploaded"):
+        api.upload(video_id, b"ours", resume=raised.value.resume)
+    assert emulator.uploaded_sha256(video_id) == sha256(b"another upload's")
 
 
 @pytest.mark.slow  # seconds long: the quick run leaves it out
@@ -447,6 +560,72 @@ def test_a_failed_delegated_upload_does_not_show_its_token(
     assert token not in str(raised.value) and "/upload?token=***" in str(raised.value)
 
 
+#: A failure of the first part of a delegated upload, and the videos it leaves in the account.
+MAYBE_TAKEN = [
+    ("answer lost", Fault.reset_after_body(), 1),  # taken: the video exists
+    ("reset before the body", Fault.reset_before_body(), 0),  # not taken, but who can tell
+    ("500", Fault.status(500), 0),
+]
+
+
+@pytest.mark.parametrize(
+    ("fault", "videos"), [m[1:] for m in MAYBE_TAKEN], ids=[m[0] for m in MAYBE_TAKEN]
+)
+def test_the_part_that_creates_the_video_is_not_sent_again_once_it_may_have_been_taken(
+    api: VideosApi,
+    anonymous: VideosApi,
+    emulator: Emulator,
+    data: bytes,
+    fault: Fault,
+    videos: int,
+) -> None:
+    """Part 1 of an upload with a token and no video id creates the video: sent again, it
+    would create another one (and leave the first one incomplete)."""
+    token = emulator.create_upload_token()
+    emulator.add_fault("/upload", fault, part=1)
+    with pytest.raises(UploadError) as raised:
+        anonymous.upload_with_upload_token(token, data, chunk_size=CHUNK)
+    error = raised.value
+    assert (error.part, error.acknowledged, error.resume) == (1, 0, None)
+    message = str(error)
+    assert message.startswith(
+        "upload_with_upload_token: part 1 may have reached the API before it failed ("
+    )
+    assert message.endswith(
+        "); it creates the video, so it was not sent again (that could create a second "
+        "video). A video may have been created, its id unknown here: look for it among the "
+        "account's videos (GET /videos) before uploading again"
+    )
+    assert token not in message
+    assert emulator.count("/upload") == 1
+    assert len(api.list().data) == videos
+
+
+def test_the_part_that_creates_the_video_is_sent_again_when_it_cannot_have_been_taken(
+    api: VideosApi, anonymous: VideosApi, emulator: Emulator, data: bytes
+) -> None:
+    """A 503 (not processed) and a refused connection are sent again; so is part 1 of an
+    upload to a video named up front (it carries the video's id: no second video)."""
+    token = emulator.create_upload_token()
+    emulator.add_fault("/upload", Fault.status(503), part=1)
+    video = anonymous.upload_with_upload_token(token, data, chunk_size=CHUNK)
+    assert emulator.uploaded_sha256(video.video_id or "") == sha256(data)
+    sent = [r.headers["Content-Range"] for r in emulator.requests if r.path.startswith("/upload")]
+    assert sent == ["part 1/3", "part 1/3", "part 2/3", "part 3/3"]
+    video_id, _ = new_video(api)
+    emulator.add_fault("/upload", Fault.reset_after_body(), part=1)
+    video = anonymous.upload_with_upload_token(token, data, video_id=video_id, chunk_size=CHUNK)
+    assert video.video_id == video_id and emulator.uploaded_sha256(video_id) == sha256(data)
+    assert len(api.list().data) == 2
+    with socket.socket() as closed:  # bound, never listening: every connection is refused
+        closed.bind(("127.0.0.1", 0))
+        refused = video_api.Configuration(host=f"http://127.0.0.1:{closed.getsockname()[1]}")
+        with video_api.ApiClient(refused) as client, pytest.raises(UploadError) as raised:
+            VideosApi(client).upload_with_upload_token(token, data, part_retries=1)
+    assert "part 1 failed after 2 attempts: ApiConnectionError" in str(raised.value)
+    assert "Connection refused" in str(raised.value) and raised.value.resume is not None
+
+
 # -- a final failure, and resuming -------------------------------------------------------------
 
 
@@ -574,6 +753,43 @@ def test_a_source_that_shrinks_during_the_upload_is_an_upload_error(
     assert emulator.uploaded_sha256(video_id) is None
 
 
+@pytest.mark.parametrize("seekable", [True, False], ids=["file", "pipe"])
+def test_a_source_that_cannot_be_read_is_an_upload_error_not_sent_again(
+    api: VideosApi, emulator: Emulator, data: bytes, seekable: bool
+) -> None:
+    """A read error (EIO) is the source's, not the network's: said as such, not retried; once
+    the source reads again, a resume sends the rest, whole."""
+    video_id, _ = new_video(api)
+    disk = FailingDisk(data, CHUNK + 2 * MiB, seekable)
+    with pytest.raises(UploadError) as raised:
+        api.upload(video_id, disk, chunk_size=CHUNK)
+    error = raised.value
+    assert str(error) == (
+        "upload: cannot read 'file': Input/output error, so part 2 was not sent whole; "
+        f"{CHUNK} bytes were acknowledged (parts 1), the video is not complete"
+    )
+    assert (error.part, error.acknowledged, disk.failures) == (2, CHUNK, 1)
+    assert isinstance(error.__cause__, video_api.ApiValueError)
+    assert emulator.uploaded_parts(video_id) == [1]
+    disk.fail_at = None
+    api.upload(video_id, disk, resume=error.resume)
+    assert emulator.uploaded_sha256(video_id) == sha256(data)
+
+
+def test_a_progressive_part_that_cannot_be_read_is_refused_and_sent_again(
+    api: VideosApi, emulator: Emulator, data: bytes
+) -> None:
+    video_id, path = new_video(api)
+    session = api.create_upload_progressive_session(video_id)
+    with pytest.raises(video_api.ApiValueError) as raised:
+        session.upload_part(FailingDisk(data[:CHUNK], MiB, seekable=False))
+    assert str(raised.value) == "upload (part 1): file: cannot read 'file': Input/output error"
+    assert emulator.count(path) == 0
+    session.upload_part(data[:CHUNK])
+    session.upload_last_part(data[CHUNK:])
+    assert emulator.uploaded_sha256(video_id) == sha256(data)
+
+
 # -- progress ---------------------------------------------------------------------------------
 
 
@@ -654,6 +870,38 @@ def test_a_stream_keeps_one_chunk(api: VideosApi, emulator: Emulator) -> None:
     assert emulator.uploaded_sha256(video_id) == sha256(data)
 
 
+@pytest.mark.parametrize("concurrency", [1, 2])
+def test_a_huge_file_is_sent_without_a_list_of_its_parts(
+    api: VideosApi, emulator: Emulator, concurrency: int
+) -> None:
+    """4 TiB in 5 MiB parts: 838,861 of them, taken one at a time (the API refuses the first
+    ones here, so that nothing more is sent)."""
+    video_id, path = new_video(api)
+    emulator.add_fault(path, Fault.status(404), times=2)
+    tracemalloc.start()
+    try:
+        with pytest.raises(video_api.NotFoundException):
+            api.upload(video_id, Huge(2**42), chunk_size=CHUNK, concurrency=concurrency)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * MiB, peak
+
+
+@pytest.mark.parametrize("size", [MAX_SIZE + 1, 2**62])
+def test_a_file_larger_than_the_api_takes_is_refused_before_anything_is_sent(
+    api: VideosApi, emulator: Emulator, size: int
+) -> None:
+    video_id, path = new_video(api)
+    emulator.add_fault(path, Fault.status(404))  # were it sent, it would stop there
+    with pytest.raises(video_api.ApiValueError) as raised:
+        api.upload(video_id, Huge(size), concurrency=2)
+    assert str(raised.value) == (
+        f"upload: file: the source has {size} bytes, more than the API takes (9007199254740992)"
+    )
+    assert MAX_SIZE == 2**53 and emulator.count(path) == 0
+
+
 # -- what is refused, before anything is sent ------------------------------------------------
 
 
@@ -692,6 +940,25 @@ BAD_INPUTS: Dict[str, Tuple[Callable[[Path], Any], Dict[str, Any], type, str]] =
     "text buffer": (lambda t: io.StringIO("abc"), {}, video_api.ApiValueError, "binary mode"),
     "not a file": (lambda t: 42, {}, video_api.ApiTypeError, "expects a path, bytes"),
     "str items": (lambda t: iter(["abc"]), {}, video_api.ApiTypeError, "must yield bytes"),
+    "non-contiguous memoryview": (
+        lambda t: memoryview(b"abcd" * 10)[::2],
+        {},
+        video_api.ApiTypeError,
+        r"^upload: file: the source must be bytes, got a non-contiguous memoryview; "
+        r"pass bytes\(source\)$",
+    ),
+    "non-contiguous items": (
+        lambda t: iter([b"ab", memoryview(b"abcd" * 10)[::2]]),
+        {},
+        video_api.ApiTypeError,
+        "^upload: file: an iterable source must yield bytes, got a non-contiguous memoryview$",
+    ),
+    "read() gives an int": (
+        lambda t: ReadGives(5),
+        {},
+        video_api.ApiTypeError,
+        r"^upload: file: read\(\) must return bytes, got int$",
+    ),
     "small chunks": (
         lambda t: b"x",
         {"chunk_size": MIN_CHUNK_SIZE - 1},
@@ -729,6 +996,16 @@ BAD_INPUTS: Dict[str, Tuple[Callable[[Path], Any], Dict[str, Any], type, str]] =
 }
 
 
+class ReadGives:
+    """A file-like object whose read() gives ``value``, whatever it is."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def read(self, size: int = -1) -> Any:
+        return self.value
+
+
 def _at_end() -> io.BytesIO:
     file = io.BytesIO(b"read already")
     file.read()
@@ -749,6 +1026,36 @@ def test_bad_input_is_refused_before_anything_is_sent(
         if hasattr(source, "close"):
             source.close()
     assert emulator.count(path) == 0
+
+
+def test_a_raw_response_is_refused_as_by_every_other_method(
+    api: VideosApi, anonymous: VideosApi, emulator: Emulator
+) -> None:
+    """An upload's answer is read (it names the video): ``_preload_content=False`` is refused,
+    before anything is sent, with the message of every other method."""
+    raw = (
+        "_preload_content=False is not supported; for the raw response use "
+        "client.call_api(path, method, stream=True)"
+    )
+    video_id, path = new_video(api)
+    session = api.create_upload_progressive_session(video_id)
+    token = emulator.create_upload_token()
+    calls: List[Tuple[str, Callable[[], Any]]] = [
+        ("get", lambda: api.get(video_id, _preload_content=False)),
+        ("upload", lambda: api.upload(video_id, b"x", _preload_content=False)),
+        (
+            "upload_with_upload_token",
+            lambda: anonymous.upload_with_upload_token(token, b"x", _preload_content=False),
+        ),
+        ("upload (part 1)", lambda: session.upload_part(b"x" * CHUNK, _preload_content=False)),
+        ("upload (last part 1)", lambda: session.upload_last_part(b"x", _preload_content=False)),
+    ]
+    for where, call in calls:
+        with pytest.raises(video_api.ApiValueError) as raised:
+            call()
+        assert str(raised.value) == f"{where}: {raw}"
+    assert emulator.count(path) == emulator.count("/upload") == 0
+    assert session.current_part == 1
 
 
 def test_an_unknown_video_is_the_apis_404(api: VideosApi, emulator: Emulator, data: bytes) -> None:

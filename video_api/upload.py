@@ -4,13 +4,14 @@ Parts are multipart requests with ``Content-Range: part N/M`` (a stream of unkno
 ``part N/*``, its last ``part N/N``), read a block at a time; a stream that cannot seek keeps
 only the chunk it may resend. A part failing on a connection error, a timeout or a 5xx is
 resent (same number, same bytes); a 429 is waited out as the configuration's ``retries`` allow.
+The first part of an upload with a token and no video id creates the video: once it may have
+reached the API it is never sent again (that could create a second video).
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import math
 import os
 import stat
 import threading
@@ -52,6 +53,9 @@ MiB = 1024 * 1024
 DEFAULT_CHUNK_SIZE = 50 * MiB  #: The part size unless told otherwise (api.video's client's).
 MIN_CHUNK_SIZE = 5 * MiB  #: The smallest part api.video takes, but for the last one.
 MAX_CHUNK_SIZE = 128 * MiB
+#: The largest source taken: 8 PiB, past any video the API stores, and the largest size JSON
+#: (the API's ``filesize``) carries exactly. A file object claiming more is refused.
+MAX_SIZE = 2**53
 BLOCK = MiB  # read from the source and handed to the connection at a time
 
 
@@ -60,7 +64,9 @@ class UploadError(ApiException):
 
     ``part`` is the part's number, ``acknowledged`` the bytes api.video had taken. The same
     upload call with the same source and ``resume=error.resume`` sends only what is missing (in
-    this process). The cause is ``__cause__``; its status, headers and problem are copied here.
+    this process); ``resume`` is None when the upload cannot go on (its first part, which
+    creates the video, may have been taken). The cause is ``__cause__``; its status, headers
+    and problem are copied here.
     """
 
     def __init__(
@@ -90,6 +96,7 @@ class UploadResume:
         self._chunk_size = chunk_size
         self._size = size  # None for a stream
         self._acked: dict[int, int] = {}  # part number -> bytes
+        self._tried: set[int] = set()  # parts that may have been taken though no answer said so
         self._video_id: Optional[str] = None  # learnt from the first part of a token upload
         self._stream: Optional[_Stream] = None  # with its chunk not acknowledged
         self._source: Any = None  # the stream object the caller gave
@@ -103,8 +110,11 @@ class UploadResume:
 class _File(ContextManager["_File"]):
     """A source of known size read at any offset: bytes, or a seekable file (under a lock)."""
 
-    def __init__(self, name: str, source: Any, start: int = 0, owned: bool = False) -> None:
+    def __init__(
+        self, name: str, source: Any, start: int = 0, owned: bool = False, where: str = ""
+    ) -> None:
         self.name, self.source, self.start, self.owned = name, source, start, owned
+        self.where = where  # for a file object's read() that gives no bytes
         self.lock = threading.Lock()
         self.stamp = self._stamp()
         self.size = self.stamp[0]
@@ -120,13 +130,21 @@ class _File(ContextManager["_File"]):
         while offset < end:
             view = buffer[: min(BLOCK, end - offset)]
             with self.lock:
-                self.source.seek(self.start + offset)
-                if hasattr(self.source, "readinto"):
-                    count = self.source.readinto(view) or 0
-                else:  # a file object that only reads
-                    data = self.source.read(len(view))
-                    view[: len(data)] = data
-                    count = len(data)
+                try:
+                    self.source.seek(self.start + offset)
+                    if hasattr(self.source, "readinto"):
+                        count = self.source.readinto(view) or 0
+                    else:  # a file object that only reads
+                        raw = self.source.read(len(view))
+                        if (data := _flat(raw)) is None:
+                            kind = _kind(raw)
+                            raise ApiTypeError(
+                                f"{self.where}: read() must return bytes, got {kind}"
+                            )
+                        count = min(len(data), len(view))  # any more is read again next
+                        view[:count] = data[:count]
+                except OSError as error:  # the disk's, not the network's: not sent again
+                    raise _Unreadable(self.name, error) from error
             if not count:
                 return
             yield view[:count]
@@ -176,18 +194,24 @@ class _Stream(ContextManager["_Stream"]):
         self.last = False  # whether the source ends with the chunk
 
     def read_chunk(self, limit: int) -> int:
-        """Read the next chunk, of up to ``limit`` bytes; its length."""
+        """Read the next chunk, of up to ``limit`` bytes; its length. If reading fails, what
+        was read is kept ahead: a resume reads the chunk again from there."""
         self.chunk, self.length = [], 0
-        while (room := limit - self.length) > 0:
-            block = self._take(min(room, BLOCK))
-            if block is None:  # the end (and nothing is ahead)
-                break
-            if len(block) > room:
-                block, self.ahead = block[:room], block[room:]
-            self.chunk.append(block)
-            self.length += len(block)
-        if self.length == limit:  # full: read past it to learn whether the source ends with it
-            self.ahead = self._take(self.PROBE)
+        try:
+            while (room := limit - self.length) > 0:
+                block = self._take(min(room, BLOCK))
+                if block is None:  # the end (and nothing is ahead)
+                    break
+                if len(block) > room:
+                    block, self.ahead = block[:room], block[room:]
+                self.chunk.append(block)
+                self.length += len(block)
+            if self.length == limit:  # full: read past it to learn whether the source ends
+                self.ahead = self._take(self.PROBE)
+        except _Unreadable:  # _take failed, so nothing is ahead
+            kept = b"".join(self.chunk)
+            self.chunk, self.length, self.ahead = None, 0, memoryview(kept) if kept else None
+            raise
         self.last = self.ahead is None
         return self.length
 
@@ -202,19 +226,47 @@ class _Stream(ContextManager["_Stream"]):
     def _take(self, size: int) -> Optional[memoryview]:
         """Up to ``size`` bytes, None at the end."""
         if self.ahead is not None:
-            block, self.ahead = self.ahead, None
-            return block
-        while (data := self.read(size)) is None:  # a non-blocking stream with nothing yet
-            time.sleep(0.01)
+            ahead, self.ahead = self.ahead, None
+            return ahead
+        try:
+            while (data := self.read(size)) is None:  # a non-blocking stream with nothing yet
+                time.sleep(0.01)
+        except OSError as error:  # the source's, not the network's: not sent again
+            raise _Unreadable(self.name, error) from error
         if isinstance(data, str):
             raise ApiValueError(f"{self.where}: open the file in binary mode ('rb'), not text mode")
-        return memoryview(data).cast("B") if len(data) else None
+        if (block := _flat(data)) is None:
+            raise ApiTypeError(f"{self.where}: read() must return bytes, got {_kind(data)}")
+        return block if len(block) else None
+
+
+class _Unreadable(Exception):
+    """Reading the source failed (an OSError, such as a disk's I/O error)."""
+
+    def __init__(self, name: str, error: OSError) -> None:
+        super().__init__(f"cannot read {name!r}: {error.strerror or error}")
+
+
+def _flat(data: Any) -> Optional[memoryview]:
+    """``data``'s bytes as one flat view, or None if it has none (an int, a view with gaps)."""
+    try:
+        return memoryview(data).cast("B")
+    except (TypeError, ValueError):
+        return None
+
+
+def _kind(data: Any) -> str:
+    """What ``data`` is, for a message refusing it as bytes."""
+    return "a non-contiguous memoryview" if isinstance(data, memoryview) else type(data).__name__
 
 
 def _open(file: Any, where: str) -> Union[_File, _Stream]:
     """The source behind ``file``, refusing what cannot be uploaded before anything is sent."""
     if isinstance(file, (bytes, bytearray, memoryview)):
-        data = memoryview(file).cast("B")
+        data = _flat(file)
+        if data is None:
+            kind = _kind(file)
+            raise ApiTypeError(f"{where}: the source must be bytes, got {kind}; pass bytes(source)")
         if not data:
             raise ApiValueError(f"{where}: the bytes to upload are empty")
         return _File("file", data)
@@ -246,7 +298,7 @@ def _open(file: Any, where: str) -> Union[_File, _Stream]:
         path = getattr(file, "name", None)
         name = os.path.basename(path) if isinstance(path, str) else "file"
         try:
-            seekable = _File(name, file, file.tell()) if file.seekable() else None
+            seekable = _File(name, file, file.tell(), where=where) if file.seekable() else None
         except (AttributeError, OSError, ValueError):
             seekable = None
         if seekable is None:  # a pipe, a socket: read it once
@@ -259,11 +311,12 @@ def _open(file: Any, where: str) -> Union[_File, _Stream]:
 
         def read(size: int) -> Any:  # the next item that is not empty, whatever the size
             for item in items:
-                if not isinstance(item, (bytes, bytearray, memoryview)):
-                    kind = type(item).__name__
+                bytes_like = isinstance(item, (bytes, bytearray, memoryview))
+                if (block := _flat(item) if bytes_like else None) is None:
+                    kind = _kind(item)
                     raise ApiTypeError(f"{where}: an iterable source must yield bytes, got {kind}")
-                if len(item):
-                    return item
+                if len(block):
+                    return block
             return b""
 
         return _Stream("file", read, where)
@@ -274,14 +327,31 @@ def _open(file: Any, where: str) -> Union[_File, _Stream]:
 
 
 class _PartFailed(Exception):
-    """A part that is not sent again: why (``cause``), after how many attempts."""
+    """A part that is not sent again: why (``cause``), after how many attempts; ``creating``:
+    the part that creates the video may have been taken, so the upload cannot go on."""
 
-    def __init__(self, part: int, attempts: int, cause: BaseException) -> None:
-        self.part, self.attempts, self.cause = part, attempts, cause
+    def __init__(
+        self, part: int, attempts: int, cause: BaseException, creating: bool = False
+    ) -> None:
+        self.part, self.attempts, self.cause, self.creating = part, attempts, cause, creating
 
 
 class _Cancelled(Exception):
     """The upload was interrupted (Ctrl-C in the calling thread): the parts on the way stop."""
+
+
+def _maybe_taken(error: ApiException) -> bool:
+    """Whether the API may have acted on a part that failed with ``error``: no answer came
+    though the request may have gone out, or a 5xx but 503. Not if the connection was never
+    made (or the deadline passed before a try), nor on a 408, 429 or 503 (not processed) or
+    any other 4xx (refused)."""
+    from .rest import _UNSENT, UNPROCESSED_STATUSES  # loaded with the client that sent it
+
+    if isinstance(error, ApiConnectionError):
+        before = error.__cause__ is None and error.status is None  # the transport's deadline
+        return not before and not isinstance(error.__cause__, _UNSENT)
+    status = error.status or 0
+    return status >= 500 and status not in UNPROCESSED_STATUSES
 
 
 def _endpoint(target: tuple[str, str]) -> tuple[Operation[Any], str]:
@@ -327,6 +397,7 @@ class _Upload:
         content_range = f"part {part}/{count or (part if final else '*')}"
         video_id = self.state._video_id
         fields = [("videoId", video_id, False)] if self.token_mode and video_id else []
+        creating = self.token_mode and not video_id  # this part creates the video
         file = MultipartBody.File(self.source.name, size, lambda: self._body(part, size, offset))
         body = MultipartBody([*fields, ("file", file, True)], self.operation.name)
         tries = waits = 0  # failed attempts; 429s waited out
@@ -337,11 +408,15 @@ class _Upload:
             except ApiException as error:
                 kind = error.problem.get("type") if error.problem is not None else None
                 taken = error.status == 400 and str(kind).endswith("video-source-already-uploaded")
-                if final and (tries or self.state._acked) and taken:
-                    # Taken by an earlier try whose answer was lost: this part was tried before,
-                    # or other parts were taken in this upload (it was not complete before).
+                if final and taken and (part in self.state._tried or self.state._acked):
+                    # Taken by an earlier try whose answer was lost (in this call or the one it
+                    # resumes), or other parts were taken in this upload (not complete before).
                     response = self._fetch_video()
                     break
+                if _maybe_taken(error):
+                    self.state._tried.add(part)
+                    if creating:  # sent again, it could create a second video
+                        raise _PartFailed(part, tries + waits + 1, error, True) from error
                 rest = self.client._rest  # the transport's policy: its waits and their cap
                 status = None if isinstance(error, ApiConnectionError) else error.status
                 hint = None if status is None else rest.retry_after(error.headers or {})
@@ -376,16 +451,25 @@ class _Upload:
         cause, state, where = failed.cause, self.state, self.operation.name
         acknowledged = sum(state._acked.values())  # the sending threads are done
         status = getattr(cause, "status", None) or 0
-        if acknowledged == 0 and 400 <= status < 500 and not isinstance(cause, ApiConnectionError):
+        refused = 400 <= status < 500 and not isinstance(cause, ApiConnectionError)
+        if acknowledged == 0 and refused and not failed.creating:
             return cause  # refused outright (404: no such video; 400: a bad token...): as is
         parts = f"parts {_ranges(sorted(state._acked))}" if state._acked else "no part"
-        if isinstance(cause, ApiException):
+        if failed.creating:
+            message = (
+                f"{where}: part {failed.part} may have reached the API before it failed "
+                f"({cause}); it creates the video, so it was not sent again (that could create "
+                "a second video). A video may have been created, its id unknown here: look "
+                "for it among the account's videos (GET /videos) before uploading again"
+            )
+            resume = None
+        elif isinstance(cause, ApiException):
             tries = "1 attempt" if failed.attempts == 1 else f"{failed.attempts} attempts"
             message = (
                 f"{where}: part {failed.part} failed after {tries}: {cause}; {acknowledged} "
                 f"bytes acknowledged ({parts}); pass resume=error.resume to send the rest"
             )
-        else:  # the source changed
+        else:  # the source changed, ended early or could not be read
             message = (
                 f"{where}: {cause}, so part {failed.part} was not sent whole; {acknowledged} "
                 f"bytes were acknowledged ({parts}), the video is not complete"
@@ -401,12 +485,16 @@ class _Upload:
         """The part's blocks as sent: progress, a stop on interruption, a check of the file."""
         source = self.source
         sent = 0
-        for block in source.blocks(offset, size) if isinstance(source, _File) else source.blocks():
-            if self.stop.is_set():
-                raise _Cancelled
-            yield block
-            sent += len(block)
-            self._progress(part, sent)  # the block is with the connection now
+        blocks = source.blocks(offset, size) if isinstance(source, _File) else source.blocks()
+        try:
+            for block in blocks:
+                if self.stop.is_set():
+                    raise _Cancelled
+                yield block
+                sent += len(block)
+                self._progress(part, sent)  # the block is with the connection now
+        except _Unreadable as error:  # raised through the connection, which is dropped
+            raise _PartFailed(part, 1, ApiValueError(str(error))) from error
         change = source.changed() if isinstance(source, _File) else None
         if sent != size:
             change = f"the source ended {size - sent} bytes early"
@@ -473,34 +561,45 @@ class _Upload:
 
     def send_file(self, source: _File, chunk: int, concurrency: int) -> ApiResponse[Any]:
         """The parts, ``concurrency`` at a time, the last one last. After a failure no new part
-        starts; those on the way finish (what they send counts for a resume), then it is raised."""
-        count = max(1, math.ceil(source.size / chunk))
+        starts; those on the way finish (what they send counts for a resume), then it is raised.
+        The part numbers are taken one at a time, never all listed (a size may be huge)."""
+        count = max(1, -(-source.size // chunk))
+        acked = self.state._acked  # parts before the last one: the last one ends the upload
         failures: list[Exception] = []
+        pending = (number for number in range(1, count) if number not in acked)
+        left = count - 1 - len(acked)
+        taking = threading.Lock()  # a generator is not for two threads at once
 
         def send(number: int) -> ApiResponse[Any]:
             offset = (number - 1) * chunk
             length = min(chunk, source.size - offset)
             return self.send(number, length, number == count, count, offset)
 
-        def work(number: int) -> None:
-            if not failures and not self.stop.is_set():
+        def work() -> None:
+            while not failures and not self.stop.is_set():
+                with taking:
+                    number = next(pending, None)
+                if number is None:
+                    return
                 try:
                     send(number)
                 except Exception as error:  # raised below, in the calling thread
                     failures.append(error)
 
-        pending = [number for number in range(1, count) if number not in self.state._acked]
-        if self.token_mode and self.state._video_id is None and pending:
-            send(pending.pop(0))  # part 1: its answer names the video the other parts go to
-        if concurrency == 1 or len(pending) <= 1:
+        if self.token_mode and self.state._video_id is None and left > 0:
+            send(next(pending))  # part 1: its answer names the video the other parts go to
+            left -= 1
+        if concurrency == 1 or left <= 1:
             for number in pending:
                 send(number)
         else:
             from concurrent.futures import ThreadPoolExecutor  # only concurrent uploads need it
 
             with ThreadPoolExecutor(concurrency, thread_name_prefix="video-api-upload") as pool:
+                workers = [pool.submit(work) for _ in range(min(concurrency, left))]
                 try:
-                    list(pool.map(work, pending))
+                    for worker in workers:
+                        worker.result()
                 except BaseException:
                     self.stop.set()  # the parts on the way stop at their next block
                     raise
@@ -510,9 +609,13 @@ class _Upload:
 
     def send_stream(self, stream: _Stream, chunk: int) -> ApiResponse[Any]:
         while True:
-            if stream.chunk is None and stream.read_chunk(chunk) == 0:
-                raise ApiValueError(f"{self.operation.name}: file: the stream is empty")
-            response = self.send(len(self.state._acked) + 1, stream.length, stream.last)
+            part = len(self.state._acked) + 1
+            try:
+                if stream.chunk is None and stream.read_chunk(chunk) == 0:
+                    raise ApiValueError(f"{self.operation.name}: file: the stream is empty")
+            except _Unreadable as error:
+                raise _PartFailed(part, 0, ApiValueError(str(error))) from error
+            response = self.send(part, stream.length, stream.last)
             stream.chunk = None  # acknowledged: let it go
             if stream.last:
                 return response
@@ -527,6 +630,16 @@ def _ranges(numbers: list[int]) -> str:
         else:
             spans.append([number, number])
     return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
+def _refuse_raw(options: Mapping[str, Any], where: str) -> None:
+    """Refuse ``_preload_content=False`` as every other method does: an upload's answer is
+    read (it names the video, and a lost one is looked for)."""
+    if options.get("_preload_content") is False:
+        raise ApiValueError(
+            f"{where}: _preload_content=False is not supported; for the raw response use "
+            "client.call_api(path, method, stream=True)"
+        )
 
 
 def _check_int(value: Any, name: str, low: int, high: Optional[int] = None) -> None:
@@ -643,6 +756,7 @@ class ChunkedUploads:
         unknown = set(options) - _OPTIONS
         if unknown:
             raise ApiTypeError(f"{where}() got an unexpected keyword argument {min(unknown)!r}")
+        _refuse_raw(options, where)
         if resume is not None:
             if not isinstance(resume, UploadResume):
                 kind = type(resume).__name__
@@ -672,6 +786,11 @@ class ChunkedUploads:
             source = _open(file, f"{where}: file")
         with source:
             size = source.size if isinstance(source, _File) else None
+            if size is not None and size > MAX_SIZE:
+                raise ApiValueError(
+                    f"{where}: file: the source has {size} bytes, more than the API takes "
+                    f"({MAX_SIZE})"
+                )
             if resume is None:
                 resume = UploadResume(target, chunk, size)
                 if isinstance(source, _Stream):
@@ -717,6 +836,7 @@ class ProgressiveSession:
         self.api, self.video_id, self.token, self.part_retries = api, video_id, token, part_retries
         self.current_part = 1
         self._acked: dict[int, int] = {}
+        self._tried: set[int] = set()  # parts that may have been taken, as for UploadResume
         self._done = False
         self._lock = threading.Lock()
 
@@ -737,11 +857,17 @@ class ProgressiveSession:
         unknown = set(options) - _OPTIONS
         if unknown:
             raise ApiTypeError(f"{where}: unexpected keyword argument {min(unknown)!r}")
+        _refuse_raw(options, where)
         if self._done:
             raise ApiValueError(f"{where}: the session's last part was sent already")
         with _open(file, f"{where}: file") as source:
             # A stream's part is held whole: its size goes in Content-Length.
-            size = source.size if isinstance(source, _File) else source.read_chunk(MAX_CHUNK_SIZE)
+            try:
+                size = (
+                    source.size if isinstance(source, _File) else source.read_chunk(MAX_CHUNK_SIZE)
+                )
+            except _Unreadable as error:  # nothing sent: the session stays on this part
+                raise ApiValueError(f"{where}: file: {error}") from error
             if size == 0:  # only a stream can be empty here
                 raise ApiValueError(f"{where}: file: the stream is empty")
             if isinstance(source, _Stream) and not source.last:
@@ -753,7 +879,8 @@ class ProgressiveSession:
                 )
             with self._lock:
                 state = UploadResume(target, MAX_CHUNK_SIZE, None)
-                state._video_id, state._acked = self.video_id, self._acked
+                state._video_id = self.video_id
+                state._acked, state._tried = self._acked, self._tried  # the session's, shared
                 job = _Upload(self.api.api_client, state, source, [], self.part_retries, options)
                 try:
                     response = job.send(self.current_part, size, last)
@@ -768,6 +895,7 @@ class ProgressiveSession:
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "MAX_CHUNK_SIZE",
+    "MAX_SIZE",
     "MIN_CHUNK_SIZE",
     "ChunkedUploads",
     "ProgressiveSession",

@@ -851,6 +851,14 @@ def test_settings_changed_on_a_client_in_use_apply_from_its_next_call(emulator: 
     assert emulator.count("/videos") == 3
 
 
+def test_the_vendors_name_for_a_refused_key_catches_it(emulator: Emulator) -> None:
+    """api.video's client raises ``ApiAuthException`` when it cannot authenticate; code that
+    catches it by that name catches this package's ``AuthenticationError``."""
+    client = video_api.AuthenticatedApiClient("wrong-key-0123456789", Configuration(emulator.url))
+    with client, pytest.raises(exceptions.ApiAuthException, match="the API key was refused"):
+        client.connect()
+
+
 def test_a_saved_token_goes_neither_to_another_host_nor_with_another_key() -> None:
     """A token restored with ``token=`` belongs to the host and key it was saved with: after
     either changes, the client authenticates anew and never sends the saved tokens."""

@@ -654,6 +654,7 @@ def test_an_enum_member_in_the_query_is_sent_by_its_value(emulator: Emulator) ->
         response = VideosApi(client).list(sort_by=Sort.CREATED, _return_http_data_only=False)
     assert parse_qsl(urlsplit(emulator.requests[-1].path).query) == [("sortBy", "createdAt")]
     assert response[1] == 200 and response[0] is response.body  # indexed as api.video's tuple
+    assert len(response) == 3
 
 
 def test_a_misspelled_keyword_is_refused_before_sending(emulator: Emulator) -> None:

@@ -1185,6 +1185,13 @@ def test_pprint_of_a_video_shows_one_field_per_line_within_80_columns(
     assert len(repr(video)) > 80
 
 
+def test_to_str_is_the_pprint_layout_as_in_api_videos_client() -> None:
+    video = Video._from_wire(wire(VIDEO_RESPONSE))
+    assert video.to_str() == pprint.pformat(video)
+    assert video.to_str().count("\n") > 5  # laid out, not one long line
+    assert Metadata(key="k", value="v").to_str() == "Metadata(key='k', value='v')"
+
+
 def test_pprint_keeps_a_datetime_on_one_line_when_it_fits() -> None:
     when = datetime(2024, 3, 3, tzinfo=timezone.utc)
     text = pprint.pformat(Video(video_id="v" * 90, created_at=when), width=100)

@@ -124,6 +124,10 @@ class AuthenticationError(BadRequestException):
     """The API key or refresh token was refused, so no access token could be had."""
 
 
+#: api.video's client's name for it, so that its ``except ApiAuthException`` keeps working.
+ApiAuthException = AuthenticationError
+
+
 class UnauthorizedException(ApiException):
     """401: the access token is missing, invalid or expired."""
 

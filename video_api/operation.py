@@ -69,6 +69,9 @@ class ApiResponse(Generic[B]):
     def __getitem__(self, index: int) -> Any:  # response[1], as api.video's tuple allows
         return (self.body, self.response.status, self.headers)[index]
 
+    def __len__(self) -> int:
+        return 3
+
     def __repr__(self) -> str:
         response = self.response
         headers = dict(self.headers) if self.headers is not unset else unset

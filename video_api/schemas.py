@@ -394,6 +394,12 @@ class Model(Mapping[str, Any]):
         """Compact JSON in wire names."""
         return _encode(self._values)
 
+    def to_str(self) -> str:
+        """The model as ``pprint`` lays it out, as api.video's client's ``to_str()`` gives it."""
+        import pprint
+
+        return pprint.pformat(self)
+
     def _shown(self) -> Iterator[Tuple[str, Any, bool]]:
         """(label, value, secret) for each value, as repr and pprint show them."""
         for key, value in self._values.items():

@@ -371,7 +371,7 @@ class ApiClient:
         previous, tokens, basic = getattr(self, "_route", (None, None, None))
         auth_from = (config.host, config.api_key, config.access_token, config.token, config.auth)
         if auth_from == self._auth_from:  # the same credentials for the same host: tokens kept
-            if tokens is not None:
+            if tokens is not None:  # its exchanges go over the new transport, to the same host
                 tokens._exchange = exchange
         else:
             tokens, basic = None, None
@@ -610,8 +610,8 @@ class ApiClient:
                 path = path.replace(f"{{{param.wire}}}", _segment(value))
             elif where == "query":
                 items = value if isinstance(value, (list, tuple)) else (value,)
-                where = f"{operation.name}: {param.name}"
-                query.extend((param.wire, _scalar(item, where)) for item in items)
+                label = f"{operation.name}: {param.name}"
+                query.extend((param.wire, _scalar(item, label)) for item in items)
             elif where == "deep":  # deepObject: name[key]=value, name[key][]=item for a list
                 if not isinstance(value, Mapping):
                     raise ApiTypeError(
@@ -619,13 +619,13 @@ class ApiClient:
                         f"got {type(value).__name__}"
                     )
                 for key, item in value.items():
-                    where = f"{operation.name}: {param.name}[{key!r}]"
+                    label = f"{operation.name}: {param.name}[{key!r}]"
                     if isinstance(item, (list, tuple)):
                         query.extend(
-                            (f"{param.wire}[{key}][]", _scalar(one, where)) for one in item
+                            (f"{param.wire}[{key}][]", _scalar(one, label)) for one in item
                         )
                     else:
-                        query.append((f"{param.wire}[{key}]", _scalar(item, where)))
+                        query.append((f"{param.wire}[{key}]", _scalar(item, label)))
             elif where == "json":
                 model = self._model(operation, value, param.name)
                 payload = _json_bytes(model, f"{operation.name}: {param.name}")

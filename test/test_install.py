@@ -67,7 +67,11 @@ def run(command: str, cwd: Path, env: Dict[str, str], timeout: float = 900) -> s
         command, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
     output = done.stdout + done.stderr
-    assert done.returncode == 0, f"{command!r} exited {done.returncode}:\n{output[-4000:]}"
+    # pytest's summary ends stdout; pip's warnings end stderr: show the ends of both.
+    assert done.returncode == 0, (
+        f"{command!r} exited {done.returncode}:\n{done.stdout[-3000:]}\n"
+        f"--- stderr:\n{done.stderr[-1000:]}"
+    )
     return output
 
 

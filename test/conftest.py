@@ -14,6 +14,9 @@ from video_api.testing import Emulator
 
 pytest_plugins = ["video_api.testing.pytest_plugin"]
 
+#: Captions (and chapters) as the uploads of the tests send them.
+VTT = b"WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nHello\n"
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: builds virtualenvs or runs for seconds")
@@ -49,3 +52,12 @@ def client(configuration: video_api.Configuration) -> Iterator[video_api.ApiClie
 @pytest.fixture
 def api(client: video_api.ApiClient) -> AuthenticationApi:
     return AuthenticationApi(client)
+
+
+@pytest.fixture
+def upload(tmp_path: Path) -> Path:
+    """A video file, with captions beside it (clip.vtt) for the caption and chapter uploads."""
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4)
+    path.with_suffix(".vtt").write_bytes(VTT)
+    return path

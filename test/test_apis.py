@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from conftest import openapi
+from conftest import VTT, openapi
 
 import video_api
 from video_api.apis.tags import TAGS
@@ -164,9 +164,6 @@ def call_arguments(
     return args, dict(QUERIES.get((class_name, method), {}))
 
 
-VTT = b"WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nHello\n"
-
-
 def raw_call(emulator: Emulator, method: str, path: str, payload: Any = None) -> Any:
     """One call with the standard library (JSON, or a one-file multipart body for bytes)."""
     connection = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=10)
@@ -273,15 +270,6 @@ def api_requests(emulator: Emulator) -> List[RecordedRequest]:
 @pytest.fixture(scope="module")
 def vendor() -> Any:
     return pytest.importorskip("apivideo")
-
-
-@pytest.fixture
-def upload(tmp_path: Path) -> Path:
-    """A video file, with captions beside it (clip.vtt) for the caption and chapter uploads."""
-    path = tmp_path / "clip.mp4"
-    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4)
-    path.with_suffix(".vtt").write_bytes(VTT)
-    return path
 
 
 def vendor_request(

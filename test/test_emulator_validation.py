@@ -33,7 +33,6 @@ SERVER = "https://ws.api.video"  # the spec's first server: requests are matched
 SEED = 11
 INVALID_CASES = 80  # of the 135 that the spec gives (all of them pass too)
 JSON = {"Content-Type": "application/json"}
-VTT = b"WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nHello\n"
 
 
 @functools.lru_cache(maxsize=None)
@@ -85,14 +84,6 @@ def check(method: str, path: str, status: int, content_type: str, body: bytes) -
 def authorization(emulator: Emulator) -> Dict[str, str]:
     key = base64.b64encode(f"{emulator.api_key}:".encode()).decode()
     return {"Authorization": f"Basic {key}"}
-
-
-@pytest.fixture
-def upload(tmp_path: Path) -> Path:
-    path = tmp_path / "clip.mp4"
-    path.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 4)
-    path.with_suffix(".vtt").write_bytes(VTT)
-    return path
 
 
 @pytest.mark.parametrize(

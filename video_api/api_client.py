@@ -515,8 +515,9 @@ class ApiClient:
                     f"{operation.name}: accept_content_types expects a list or tuple of media "
                     f"types, got {type(accept).__name__}"
                 )
-            for name, value in [("Content-Type", content_type), *[("Accept", a) for a in accept]]:
-                _headers_given({name: value}, operation.name)
+            _headers_given({"Content-Type": content_type}, operation.name)
+            for kind in accept:
+                _headers_given({"Accept": kind}, operation.name)
         payload = None
         if body is not unset:
             if not is_json(content_type):
@@ -656,7 +657,8 @@ class ApiClient:
     def _route_for(self, operation: Operation[Any]) -> Tuple[RESTClientObject, Any]:
         """The transport, and the auth strategy ``operation`` needs (None: no credentials), of
         the configuration as it is now."""
-        self._take_up_changes()
+        if self.configuration._changes != self._taken:  # checked here too: no call per request
+            self._take_up_changes()
         transport, tokens, basic = self._route
         security = operation.security
         if not security:

@@ -33,6 +33,24 @@ SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "boo
 AUTH_NOTE = 'your API key (HTTP Basic by default; a bearer token with `auth="bearer"`)'
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
+#: The auth tag's options, as its reference page documents them (see LEGACY_METHOD).
+OPTIONS = "content_type: str = JSON, accept_content_types: Sequence[str] = ACCEPT_JSON, "
+OPTIONS += "stream: bool = False, timeout: Optional[Timeout] = None"
+STUBS = re.sub(r" = \w+", " = ...", OPTIONS)
+LEGACY_METHOD = """    @overload
+    def {op.name}(self, body: {body} = ..., {stubs}, skip_deserialization: Literal[False] = ...
+    ) -> _{op.name}.ApiResponseFor{ok}: ...
+    @overload
+    def {op.name}(self, body: {body} = ..., {stubs}, *, skip_deserialization: Literal[True]
+    ) -> ApiResponseWithoutDeserialization: ...
+    def {op.name}(self, body: {body} = unset, {options}, skip_deserialization: bool = False
+    ) -> ApiResponse[Any]:
+        \"\"\"{op.summary}: {op.method} {op.path}, returning ApiResponseFor{ok}. body:
+        {op.body_model} (or a mapping of its fields). The options, and the ApiException raised
+        for an error status: docs/apis/tags/AuthenticationApi.md.\"\"\"
+        return self.api_client.call_operation(_{op.name}.operation, body, content_type,
+            accept_content_types, stream, timeout, skip_deserialization)
+"""
 
 spec: Dict[str, Any] = {}
 
@@ -298,7 +316,12 @@ class Op:
         if self.legacy:
             used = {m for m in [self.body_model, *self.responses.values()] if m}
             lines += [f"from ...model.{module(m)} import {m}" for m in sorted(used)]
-            lines += self.legacy_classes()
+            # The generated client's names, which the reference page documents.
+            lines += ["", f"SchemaForRequestBodyApplicationJson = {self.body_model}"]
+            for status, model in self.responses.items():
+                lines += [f"SchemaFor{status}ResponseBodyApplicationJson = {model}", "", ""]
+                lines += [f"class ApiResponseFor{status}(ApiResponse[{model}]):"]
+                lines += [f"    body_model = {model}"]
         returned = self.success or "None"
         if self.success and not self.legacy:
             lines += ["", "if TYPE_CHECKING:"]
@@ -306,17 +329,6 @@ class Op:
         lines += ["", f"operation: Operation[{returned}] = Operation("]
         lines += [f + "," for f in fields if f] + [")"]
         return "\n".join(lines) + "\n"
-
-    def legacy_classes(self) -> List[str]:
-        """The generated client's response classes the reference page documents."""
-        lines = ["", f"SchemaForRequestBodyApplicationJson = {self.body_model}"]
-        lines += [
-            f"SchemaFor{s}ResponseBodyApplicationJson = {m}" for s, m in self.responses.items()
-        ]
-        for status, model in self.responses.items():
-            lines += ["", "", f"class ApiResponseFor{status}(ApiResponse[{model}]):"]
-            lines.append(f"    body_model = {model}")
-        return lines
 
 
 # -- tag APIs ---------------------------------------------------------------------------------
@@ -328,9 +340,10 @@ def tag_names(tag: str, ops: List[Op]) -> Tuple[str, str]:
 
 def render_method(op: Op) -> List[str]:
     if op.legacy:
-        ok = next(status for status in op.responses if status < 300)
-        hint = f"Endpoint[{op.body_model}, _{op.name}.ApiResponseFor{ok}]"
-        return [f"    {op.name}: {hint} = endpoint(_{op.name}.operation)", ""]
+        body = f"Union[{op.body_model}, Mapping[str, Any], Unset]"
+        ok = min(op.responses)
+        method = LEGACY_METHOD.format(op=op, body=body, ok=ok, stubs=STUBS, options=OPTIONS)
+        return method.split("\n")
     args, keyword_only = [], False
     for name, hint, required, _, _ in op.arguments():
         if not required and not keyword_only:
@@ -358,25 +371,22 @@ def render_tag(tag: str, ops: List[Op]) -> str:
     class_name, _ = tag_names(tag, ops)
     lines = [f'"""{class_name}: the {tag} operations of api.video."""', ""]
     lines += ["from __future__ import annotations", ""]
-    if ops[0].legacy:  # the auth tag: methods made by endpoint(), typed as Endpoint
-        lines += ["from typing import TYPE_CHECKING", "", "from ...api_client import BaseApi"]
-        lines += [f"from ...paths.{op.module[:-5]} import post as _{op.name}" for op in ops]
-        lines += ["from ...api_client import endpoint", "", "if TYPE_CHECKING:"]
-        lines += ["    from ...api_client import Endpoint"]
-        lines += [f"    from ...model.{module(o.body_model)} import {o.body_model}" for o in ops]
-    else:  # everything a signature may use; ruff drops what this tag's do not
-        lines += ["from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union"]
-        lines += ["", "from ...api_client import BaseApi"]
-        lines += ["from ...upload import ChunkedUploads"] if any(op.chunked for op in ops) else []
-        for op in ops:
-            package, method = op.module.rsplit(".", 1)
-            lines.append(f"from ...paths.{package} import {method} as _{op.name}")
-        lines += ["", "if TYPE_CHECKING:", "    from datetime import datetime", ""]
-        lines += ["    from typing_extensions import Literal, Unpack", ""]
-        lines += ["    from ...api_client import CallOptions, FileInput"]
-        hints = " ".join(f"{arg[1]} {op.success}" for op in ops for arg in op.arguments())
-        used_models = sorted({m for m in re.findall(r"\b[A-Z]\w+", hints) if m in models})
-        lines += [f"    from ...model.{module(m)} import {m}" for m in used_models]
+    # Everything a signature may use; ruff drops what this tag's do not.
+    lines += ["from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union"]
+    lines += ["from typing import overload"]
+    lines += ["", "from ...api_client import ACCEPT_JSON, JSON, BaseApi"]
+    lines += ["from ...schemas import unset", "from ...upload import ChunkedUploads"]
+    for op in ops:
+        package, method = op.module.rsplit(".", 1)
+        lines.append(f"from ...paths.{package} import {method} as _{op.name}")
+    lines += ["", "if TYPE_CHECKING:", "    from datetime import datetime", ""]
+    lines += ["    from typing_extensions import Literal, Unpack", ""]
+    lines += ["    from ...api_client import CallOptions, FileInput"]
+    lines += ["    from ...configuration import Timeout", "    from ...schemas import Unset"]
+    lines += ["    from ...operation import ApiResponse, ApiResponseWithoutDeserialization"]
+    hints = " ".join(f"{arg[1]} {op.success}" for op in ops for arg in op.arguments())
+    used_models = sorted({m for m in re.findall(r"\b[A-Z]\w+", hints) if m in models})
+    lines += [f"    from ...model.{module(m)} import {m}" for m in used_models]
     bases = "ChunkedUploads, BaseApi" if any(op.chunked for op in ops) else "BaseApi"
     lines += ["", "", f"class {class_name}({bases}):", f'    """The {tag} operations."""', ""]
     for op in ops:
@@ -487,10 +497,17 @@ def render() -> Dict[Path, str]:
     for op in ops:
         by_tag.setdefault(op.tag, []).append(op)
         files[PKG / "paths" / (op.module.replace(".", "/") + ".py")] = op.declaration()
+    tags, rows = "", ["Class | Method | HTTP request | Description", "--- | --- | --- | ---"]
     for tag, tag_ops in by_tag.items():
         class_name, module_name = tag_names(tag, tag_ops)
         files[PKG / "apis" / "tags" / f"{module_name}.py"] = render_tag(tag, tag_ops)
         files[ROOT / "docs" / "apis" / "tags" / f"{class_name}.md"] = render_doc(tag, tag_ops)
+        tags += f"    {class_name!r}: {module_name!r},\n"
+        rows += [
+            f"*{class_name}* | [**{op.name}**](docs/apis/tags/{class_name}.md#{op.name})"
+            f" | **{op.method}** {op.path} | {op.summary}"
+            for op in tag_ops
+        ]
     for name in models:
         files[PKG / "model" / f"{module(name)}.py"] = render_model(name)
         files[ROOT / "docs" / "models" / f"{name}.md"] = render_model_doc(name)
@@ -502,29 +519,13 @@ def render() -> Dict[Path, str]:
     files[PKG / "models" / "__init__.py"] = (
         '"""Every model: ``from video_api.models import Video``."""\n\n'
         + "".join(f"from ..model.{module(m)} import {m}\n" for m in sorted(models))
-        + "\n__all__ = [\n"
-        + "".join(f'    "{m}",\n' for m in sorted(models))
-        + "]\n"
-    )
-    tags = "".join(
-        f"    {tag_names(t, o)[0]!r}: {tag_names(t, o)[1]!r},\n" for t, o in by_tag.items()
+        + f"\n__all__ = {sorted(models)!r}\n"
     )
     files[PKG / "apis" / "tags" / "__init__.py"] = (
         '"""The API classes, one module per tag: ``from video_api.apis.tags.videos_api import '
         'VideosApi``."""\n\n#: class name -> module name in this package\nTAGS = {\n' + tags + "}\n"
     )
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    rows = [
-        "Class | Method | HTTP request | Description",
-        "----- | ------ | ------------ | -----------",
-    ]
-    for tag, tag_ops in by_tag.items():
-        class_name = tag_names(tag, tag_ops)[0]
-        rows += [
-            f"*{class_name}* | [**{op.name}**](docs/apis/tags/{class_name}.md#{op.name})"
-            f" | **{op.method}** {op.path} | {op.summary}"
-            for op in tag_ops
-        ]
     rows += ["", "## Documentation for Models", ""]
     rows += [", ".join(f"[{m}](docs/models/{m}.md)" for m in sorted(models))]
     files[ROOT / "README.md"] = re.sub(

@@ -35,7 +35,6 @@ from typing import (
     TypeVar,
     Union,
     cast,
-    overload,
 )
 from urllib.parse import quote, urlencode
 
@@ -51,18 +50,16 @@ from .exceptions import (
     shown,
 )
 from .operation import ApiResponse, ApiResponseWithoutDeserialization, Operation
-from .schemas import Model, Unset, _encode, resolve, unset
+from .schemas import Model, _encode, resolve, unset
 
 logger = logging.getLogger("video_api")
 
 T = TypeVar("T")
-B_contra = TypeVar("B_contra", contravariant=True)
-R_co = TypeVar("R_co", covariant=True)
 T_co = TypeVar("T_co", covariant=True)
 
 if TYPE_CHECKING:  # typing-only: nothing here is imported or built at run time
     import urllib3
-    from typing_extensions import Literal, ParamSpec, Protocol, Self, TypedDict
+    from typing_extensions import ParamSpec, Protocol, Self, TypedDict
 
     from .auth import BasicAuth, TokenManager
     from .rest import RESTClientObject
@@ -81,38 +78,6 @@ if TYPE_CHECKING:  # typing-only: nothing here is imported or built at run time
     class Page(Protocol[T_co]):
         @property
         def data(self) -> Optional[Sequence[T_co]]: ...
-
-    # The auth tag's methods are plain functions made by `endpoint`; these describe them.
-    class BoundEndpoint(Protocol[B_contra, R_co]):
-        @overload
-        def __call__(
-            self,
-            body: Union[B_contra, Mapping[str, Any], Unset] = ...,
-            content_type: str = ...,
-            accept_content_types: Sequence[str] = ...,
-            stream: bool = ...,
-            timeout: Optional[Timeout] = ...,
-            skip_deserialization: Literal[False] = ...,
-        ) -> R_co: ...
-
-        @overload
-        def __call__(
-            self,
-            body: Union[B_contra, Mapping[str, Any], Unset] = ...,
-            content_type: str = ...,
-            accept_content_types: Sequence[str] = ...,
-            stream: bool = ...,
-            timeout: Optional[Timeout] = ...,
-            *,
-            skip_deserialization: Literal[True],
-        ) -> ApiResponseWithoutDeserialization: ...
-
-    class Endpoint(Protocol[B_contra, R_co]):
-        @overload
-        def __get__(self, api: None, owner: Any) -> Endpoint[B_contra, R_co]: ...
-
-        @overload
-        def __get__(self, api: BaseApi, owner: Any) -> BoundEndpoint[B_contra, R_co]: ...
 
 
 JSON = "application/json"
@@ -892,51 +857,6 @@ def _int_or_none(value: Optional[str]) -> Optional[int]:
         return None
 
 
-def endpoint(operation: Operation[Any], name: Optional[str] = None) -> Any:
-    """An auth tag method that runs ``operation``; a plain function, so binding costs nothing.
-    Typed ``Any`` here; the generated module types it exactly as an ``Endpoint``."""
-
-    def method(
-        self: BaseApi,
-        body: Any = unset,
-        content_type: str = JSON,
-        accept_content_types: Sequence[str] = ACCEPT_JSON,
-        stream: bool = False,
-        timeout: Optional[Timeout] = None,
-        skip_deserialization: bool = False,
-    ) -> ApiResponse[Any]:
-        return self.api_client.call_operation(
-            operation,
-            body,
-            content_type,
-            accept_content_types,
-            stream,
-            timeout,
-            skip_deserialization,
-        )
-
-    method.__name__ = method.__qualname__ = name or operation.name
-    responses = operation.response_classes
-    ok = next(cls for status, cls in responses.items() if 200 <= status < 300)
-    request_model = operation.body_model.rpartition(".")[2] if operation.body_model else "None"
-    # What help() shows:
-    method.__annotations__["body"] = f"Union[{request_model}, Mapping[str, Any], Unset]"
-    method.__annotations__["return"] = f"Union[{ok.__name__}, ApiResponseWithoutDeserialization]"
-    codes = ", ".join(f"{status}: {cls.__name__}" for status, cls in responses.items())
-    method.__doc__ = (
-        f"{operation.summary}: {operation.method} {operation.path}\n\n"
-        f"body: {request_model} (or a mapping of its fields)\n"
-        f"content_type: the request's media type; default {JSON!r}\n"
-        f"accept_content_types: media types accepted in the response; default {ACCEPT_JSON!r}\n"
-        f"stream: leave the body unread until it is needed (see skip_deserialization)\n"
-        f"timeout: seconds, or (connect, read); default: the configuration's\n"
-        f"skip_deserialization: return ApiResponseWithoutDeserialization, body unparsed\n\n"
-        f"Responses by status: {codes}. A success is returned; an error status raises the\n"
-        f"ApiException subclass for it, carrying its response as ``api_response``."
-    )
-    return method
-
-
 def with_http_info(method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> ApiResponse[T]:
     """Call an API method and get its :class:`ApiResponse`: ``status``, ``headers`` (such as
     the rate-limit headers) and the parsed ``body``: ``with_http_info(videos_api.get, id)``."""
@@ -971,7 +891,6 @@ __all__ = [
     "AuthenticatedApiClient",
     "BaseApi",
     "Operation",
-    "endpoint",
     "paginate",
     "with_http_info",
 ]

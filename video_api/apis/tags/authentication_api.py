@@ -3,25 +3,108 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union, overload
 
-from ...api_client import BaseApi, endpoint
+from ...api_client import ACCEPT_JSON, JSON, BaseApi
 from ...paths.auth_api_key import post as _p_ost_auth_api_key
 from ...paths.auth_refresh import post as _p_ost_auth_refresh
+from ...schemas import unset
 
 if TYPE_CHECKING:
-    from ...api_client import Endpoint
+    from typing_extensions import Literal
+
+    from ...configuration import Timeout
     from ...model.authenticate_payload import AuthenticatePayload
     from ...model.refresh_token_payload import RefreshTokenPayload
+    from ...operation import ApiResponse, ApiResponseWithoutDeserialization
+    from ...schemas import Unset
 
 
 class AuthenticationApi(BaseApi):
     """The Advanced authentication operations."""
 
-    p_ost_auth_api_key: Endpoint[AuthenticatePayload, _p_ost_auth_api_key.ApiResponseFor200] = (
-        endpoint(_p_ost_auth_api_key.operation)
-    )
+    @overload
+    def p_ost_auth_api_key(
+        self,
+        body: Union[AuthenticatePayload, Mapping[str, Any], Unset] = ...,
+        content_type: str = ...,
+        accept_content_types: Sequence[str] = ...,
+        stream: bool = ...,
+        timeout: Optional[Timeout] = ...,
+        skip_deserialization: Literal[False] = ...,
+    ) -> _p_ost_auth_api_key.ApiResponseFor200: ...
+    @overload
+    def p_ost_auth_api_key(
+        self,
+        body: Union[AuthenticatePayload, Mapping[str, Any], Unset] = ...,
+        content_type: str = ...,
+        accept_content_types: Sequence[str] = ...,
+        stream: bool = ...,
+        timeout: Optional[Timeout] = ...,
+        *,
+        skip_deserialization: Literal[True],
+    ) -> ApiResponseWithoutDeserialization: ...
+    def p_ost_auth_api_key(
+        self,
+        body: Union[AuthenticatePayload, Mapping[str, Any], Unset] = unset,
+        content_type: str = JSON,
+        accept_content_types: Sequence[str] = ACCEPT_JSON,
+        stream: bool = False,
+        timeout: Optional[Timeout] = None,
+        skip_deserialization: bool = False,
+    ) -> ApiResponse[Any]:
+        """Get Bearer Token: POST /auth/api-key, returning ApiResponseFor200. body:
+        AuthenticatePayload (or a mapping of its fields). The options, and the ApiException raised
+        for an error status: docs/apis/tags/AuthenticationApi.md."""
+        return self.api_client.call_operation(
+            _p_ost_auth_api_key.operation,
+            body,
+            content_type,
+            accept_content_types,
+            stream,
+            timeout,
+            skip_deserialization,
+        )
 
-    p_ost_auth_refresh: Endpoint[RefreshTokenPayload, _p_ost_auth_refresh.ApiResponseFor200] = (
-        endpoint(_p_ost_auth_refresh.operation)
-    )
+    @overload
+    def p_ost_auth_refresh(
+        self,
+        body: Union[RefreshTokenPayload, Mapping[str, Any], Unset] = ...,
+        content_type: str = ...,
+        accept_content_types: Sequence[str] = ...,
+        stream: bool = ...,
+        timeout: Optional[Timeout] = ...,
+        skip_deserialization: Literal[False] = ...,
+    ) -> _p_ost_auth_refresh.ApiResponseFor200: ...
+    @overload
+    def p_ost_auth_refresh(
+        self,
+        body: Union[RefreshTokenPayload, Mapping[str, Any], Unset] = ...,
+        content_type: str = ...,
+        accept_content_types: Sequence[str] = ...,
+        stream: bool = ...,
+        timeout: Optional[Timeout] = ...,
+        *,
+        skip_deserialization: Literal[True],
+    ) -> ApiResponseWithoutDeserialization: ...
+    def p_ost_auth_refresh(
+        self,
+        body: Union[RefreshTokenPayload, Mapping[str, Any], Unset] = unset,
+        content_type: str = JSON,
+        accept_content_types: Sequence[str] = ACCEPT_JSON,
+        stream: bool = False,
+        timeout: Optional[Timeout] = None,
+        skip_deserialization: bool = False,
+    ) -> ApiResponse[Any]:
+        """Refresh Bearer Token: POST /auth/refresh, returning ApiResponseFor200. body:
+        RefreshTokenPayload (or a mapping of its fields). The options, and the ApiException raised
+        for an error status: docs/apis/tags/AuthenticationApi.md."""
+        return self.api_client.call_operation(
+            _p_ost_auth_refresh.operation,
+            body,
+            content_type,
+            accept_content_types,
+            stream,
+            timeout,
+            skip_deserialization,
+        )

@@ -10,11 +10,13 @@ from ...operation import ApiResponse, Operation, Param
 
 SchemaForRequestBodyApplicationJson = RefreshTokenPayload
 SchemaFor200ResponseBodyApplicationJson = AccessToken
-SchemaFor400ResponseBodyApplicationJson = BadRequest
 
 
 class ApiResponseFor200(ApiResponse[AccessToken]):
     body_model = AccessToken
+
+
+SchemaFor400ResponseBodyApplicationJson = BadRequest
 
 
 class ApiResponseFor400(ApiResponse[BadRequest]):

@@ -1054,6 +1054,62 @@ def test_default_headers_go_on_every_request(emulator: Emulator) -> None:
     assert second.headers["User-Agent"] == "my-app/1.0"
 
 
+def test_application_and_sdk_names_go_as_origin_headers(emulator: Emulator) -> None:
+    """``set_application_name`` and ``set_sdk_name``, as api.video's client has them; neither
+    name nor version given changes nothing."""
+    configuration = video_api.Configuration(host=emulator.url, api_key=emulator.api_key)
+    with video_api.ApiClient(configuration) as client:
+        client.set_application_name("my-app", "1.2.3")
+        client.set_sdk_name("my_sdk", "4")
+        client.set_sdk_name("", "")
+        VideosApi(client).list()
+    (request,) = emulator.requests
+    assert (request.headers["AV-Origin-App"], request.headers["AV-Origin-Sdk"]) == (
+        "my-app:1.2.3",
+        "my_sdk:4",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "version", "message"),
+    [
+        (
+            "my app",
+            "1.0",
+            "application name must be 1 to 50 of A-Z, a-z, 0-9, '-' and '_', got 'my app'",
+        ),
+        (
+            "a" * 51,
+            "1.0",
+            f"application name must be 1 to 50 of A-Z, a-z, 0-9, '-' and '_', got {'a' * 51!r}",
+        ),
+        ("app", "1.0.0.0", "application version must be like 1, 1.2 or 1.2.3, got '1.0.0.0'"),
+        ("app", "", "application version must be like 1, 1.2 or 1.2.3, got ''"),
+        ("", "1.0", "application name must be 1 to 50 of A-Z, a-z, 0-9, '-' and '_', got ''"),
+    ],
+)
+def test_an_application_name_api_video_would_refuse_is_refused(
+    name: str, version: str, message: str
+) -> None:
+    with video_api.ApiClient() as client, pytest.raises(video_api.ApiValueError) as raised:
+        client.set_application_name(name, version)
+    assert str(raised.value) == message
+    assert "AV-Origin-App" not in client.default_headers
+
+
+def test_a_default_header_that_would_break_the_request_is_refused() -> None:
+    with video_api.ApiClient() as client, pytest.raises(video_api.ApiValueError) as raised:
+        client.set_default_header("X-Trace", "a\r\nInjected: yes")
+    assert (
+        str(raised.value)
+        == "set_default_header: header 'X-Trace' has a character HTTP does not allow"
+    )
+    with pytest.raises(
+        video_api.ApiTypeError, match="header names and values are str, got str and int"
+    ):
+        video_api.ApiClient(header_name="X-Count", header_value=1)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize("as_model", [False, True], ids=["dict", "model"])
 def test_call_api_sends_a_body_as_json_and_returns_the_decoded_answer(
     client: video_api.ApiClient, emulator: Emulator, as_model: bool

@@ -128,6 +128,8 @@ QUERIES: Dict[Tuple[str, str], Dict[str, Any]] = {
     ("SummariesApi", "list"): {"video_id": "vi4blUQJFrYWbaG44NChkH27", "origin": "auto"},
     ("TagsApi", "list"): {"value": "maths", "sort_by": "value", "sort_order": "asc"},
     ("LiveStreamsApi", "list"): {"stream_key": "30087931-229e-42cf-b5f9-e91bcc1f7332"},
+    # A text field beside the file: the parts go in the same order.
+    ("PlayerThemesApi", "upload_logo"): {"link": "https://example.com/"},
 }
 
 

@@ -347,6 +347,14 @@ def test_authenticated_api_client_environment(arguments: Dict[str, Any], host: s
         assert manager(client).state is TokenState.INVALID
 
 
+@pytest.mark.parametrize(("production", "host"), [(True, "ws"), (False, "sandbox")])
+def test_production_as_the_second_argument_as_api_videos_client_takes_it(
+    production: bool, host: str
+) -> None:
+    with video_api.AuthenticatedApiClient("k", production) as client:
+        assert client.configuration.host == f"https://{host}.api.video"
+
+
 def test_production_flag_overrides_the_configuration_environment() -> None:
     """``production=False`` wins over the configuration's environment; an explicit host wins
     over both."""
@@ -382,6 +390,29 @@ def test_connect_gets_a_token_before_any_call(
     videos(client)
     assert [r.path for r in emulator.requests] == ["/auth/api-key", "/videos", "/videos"]
     assert [bearer_of(r) for r in sent(emulator, "/videos")] == [saved[0]["access_token"]] * 2
+
+
+def test_refresh_token_renews_the_token_at_once_with_the_refresh_token(
+    emulator: Emulator, stack: contextlib.ExitStack
+) -> None:
+    """``refresh_token()``, api.video's client's manual renewal: a new access token now, from
+    the refresh token; the calls after it use the new one. The header given to the client
+    goes with every request."""
+    client = stack.enter_context(
+        video_api.AuthenticatedApiClient(
+            emulator.api_key,
+            video_api.Configuration(host=emulator.url, timeout=TIMEOUT),
+            header_name="X-Trace",
+            header_value="abc",
+        )
+    )
+    client.connect()
+    first = client.auth.access_token()
+    client.refresh_token()
+    VideosApi(client).list()
+    assert [r.path for r in emulator.requests] == ["/auth/api-key", "/auth/refresh", "/videos"]
+    assert bearer_of(sent(emulator, "/videos")[0]) == client.auth.access_token() != first
+    assert {r.headers["X-Trace"] for r in emulator.requests} == {"abc"}
 
 
 def test_connect_with_a_refused_key_raises_authentication_error(

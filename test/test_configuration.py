@@ -94,3 +94,23 @@ def test_the_client_refuses_a_configuration_of_the_wrong_type() -> None:
         video_api.ApiTypeError, match=r"expects a video_api\.Configuration, got str"
     ):
         video_api.AuthenticatedApiClient(video_api.Configuration(), "key")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        (5 * 1024 * 1024 - 1, video_api.ApiValueError, "between 5242880 and 134217728 bytes, got"),
+        (128 * 1024 * 1024 + 1, video_api.ApiValueError, "between 5242880 and 134217728 bytes"),
+        (10.5 * 1024 * 1024, video_api.ApiTypeError, "chunk_size must be an int, got float"),
+        (True, video_api.ApiTypeError, "chunk_size must be an int, got bool"),
+    ],
+)
+def test_a_chunk_size_api_video_would_refuse_is_refused_when_set(
+    value: object, error: type, message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        video_api.Configuration(chunk_size=value)  # type: ignore[arg-type]
+    configuration = video_api.Configuration()
+    with pytest.raises(error, match=message):
+        configuration.chunk_size = value  # type: ignore[assignment]
+    assert configuration.chunk_size == 50 * 1024 * 1024

@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Set
 
+import pytest
+
 import video_api
+from video_api.apis.tags import TAGS
 
 PACKAGE = Path(video_api.__file__).resolve().parent
 
@@ -97,6 +100,28 @@ def test_importing_a_tag_api_imports_no_model() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_api_classes_import_from_apis_as_in_api_videos_client_one_module_each() -> None:
+    """``from video_api.apis import VideosApi`` (api.video's client's ``apivideo.apis``) loads
+    that tag's module only; every tag's class is there, and a wrong name is an ImportError."""
+    code = (
+        "import sys\n"
+        "from video_api.apis import VideosApi\n"
+        "from video_api.apis.tags.videos_api import VideosApi as Tagged\n"
+        "print(VideosApi is Tagged, sorted(m for m in sys.modules if '.apis.tags.' in m))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["True", "['video_api.apis.tags.videos_api']"]
+    import video_api.apis
+
+    assert sorted(video_api.apis.__all__) == sorted(TAGS)
+    for name in TAGS:
+        assert getattr(video_api.apis, name).__name__ == name
+    with pytest.raises(ImportError, match="cannot import name 'VideoApi'"):
+        from video_api.apis import VideoApi  # type: ignore[attr-defined]  # noqa: F401
 
 
 def test_importing_the_package_leaves_the_transport_for_the_first_client() -> None:

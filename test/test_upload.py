@@ -260,6 +260,17 @@ def test_the_default_chunk_size_is_api_videos_clients(api: VideosApi, emulator: 
     assert ranges(emulator, path) == ["part 1/2", "part 2/2"]
 
 
+def test_the_configurations_chunk_size_is_the_default(api: VideosApi, emulator: Emulator) -> None:
+    """api.video's client's documented way: ``Configuration(chunk_size=...)``."""
+    api.api_client.configuration.chunk_size = MIN_CHUNK_SIZE
+    video_id, path = new_video(api)
+    api.upload(video_id, b"x" * (2 * MIN_CHUNK_SIZE + 1))
+    assert ranges(emulator, path) == ["part 1/3", "part 2/3", "part 3/3"]
+    video_id, path = new_video(api)  # a call's own chunk_size wins
+    api.upload(video_id, b"x" * (2 * MIN_CHUNK_SIZE + 1), chunk_size=3 * MIN_CHUNK_SIZE)
+    assert ranges(emulator, path) == ["part 1/1"]
+
+
 # -- faults: each part is resent, same number, same bytes --------------------------------------
 
 

@@ -308,9 +308,9 @@ class ApiClient:
             "User-Agent": f"video-api-python/{__version__}",
             "AV-Origin-Client": f"python:{__version__}",
         }
-        if header_name is not None and header_value is not None:
-            self._default_headers[header_name] = header_value
         self._prepared: Dict[Tuple[Any, ...], Dict[str, str]] = {}
+        if header_name is not None and header_value is not None:
+            self.set_default_header(header_name, header_value)
         self._auth_from: Tuple[Any, ...] = ()  # the settings self.auth was built from
         #: (transport, token manager, Basic auth) of one configuration, read whole by each call,
         #: so that a token goes only to the host that issued it, whatever changes meanwhile.
@@ -393,8 +393,29 @@ class ApiClient:
         return MappingProxyType(self._default_headers)
 
     def set_default_header(self, name: str, value: str) -> None:
+        _headers_given({name: value}, "set_default_header")
         self._default_headers[name] = value
         self._prepared.clear()
+
+    def set_application_name(self, name: str, version: str) -> None:
+        """Tell api.video which application calls: ``AV-Origin-App: name:version``."""
+        self._set_origin("AV-Origin-App", "application", name, version)
+
+    def set_sdk_name(self, name: str, version: str) -> None:
+        """Tell api.video which SDK built on this one calls: ``AV-Origin-Sdk: name:version``."""
+        self._set_origin("AV-Origin-Sdk", "sdk", name, version)
+
+    def _set_origin(self, header: str, kind: str, name: str, version: str) -> None:
+        """As api.video's client checks them; neither given leaves the header as it is."""
+        if not name and not version:
+            return
+        if not isinstance(name, str) or not re.fullmatch(r"[\w-]{1,50}", name, re.ASCII):
+            raise ApiValueError(
+                f"{kind} name must be 1 to 50 of A-Z, a-z, 0-9, '-' and '_', got {name!r}"
+            )
+        if not isinstance(version, str) or not re.fullmatch(r"\d{1,3}(\.\d{1,3}){0,2}", version):
+            raise ApiValueError(f"{kind} version must be like 1, 1.2 or 1.2.3, got {version!r}")
+        self.set_default_header(header, f"{name}:{version}")
 
     @property
     def user_agent(self) -> str:
@@ -598,7 +619,8 @@ class ApiClient:
                 content_type = JSON
             else:
                 form.append((param.wire, value, where == "file"))
-        if form:
+        if form:  # text fields before files, in the order api.video's client sends them
+            form.sort(key=lambda field: field[2])
             payload = MultipartBody(form, f"{operation.name}: file")
             content_type = payload.content_type
         url = f"{path}?{urlencode(query)}" if query else path
@@ -813,18 +835,22 @@ class ApiClient:
 class AuthenticatedApiClient(ApiClient):
     """An :class:`ApiClient` that exchanges ``api_key`` for bearer tokens and renews them, as
     api.video's own client does. ``environment`` ("production" or "sandbox"), or that client's
-    ``production=False``, overrides the configuration's when given."""
+    ``production=False`` (also as the second argument), overrides the configuration's."""
 
     auth: TokenManager  # always set: this client authenticates with tokens
 
     def __init__(
         self,
         api_key: str,
-        configuration: Optional[Configuration] = None,
+        configuration: Union[Configuration, bool, None] = None,
         environment: Optional[str] = None,
         *,
         production: Optional[bool] = None,
+        header_name: Optional[str] = None,
+        header_value: Optional[str] = None,
     ) -> None:
+        if isinstance(configuration, bool):  # api.video's AuthenticatedApiClient(key, production)
+            configuration, production = None, configuration
         if configuration is not None and not isinstance(configuration, Configuration):
             raise ApiTypeError(
                 f"AuthenticatedApiClient(api_key, configuration) expects a video_api."
@@ -842,12 +868,18 @@ class AuthenticatedApiClient(ApiClient):
             environment = "production" if production else "sandbox"
         if environment is not None:  # else the configuration's own (production by default)
             configuration.environment = environment
-        super().__init__(configuration)
+        super().__init__(configuration, header_name, header_value)
 
     def connect(self) -> None:
         """Get an access token now rather than on the first call, as api.video's client does."""
         self._take_up_changes()
         self.auth.access_token()
+
+    def refresh_token(self) -> None:
+        """Get a new access token now (with the refresh token, else the API key), as api.video's
+        client does; a refusal raises :class:`~video_api.AuthenticationError`."""
+        self._take_up_changes()
+        self.auth.force_refresh()
 
 
 def _int_or_none(value: Optional[str]) -> Optional[int]:

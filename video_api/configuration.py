@@ -18,6 +18,11 @@ ENVIRONMENTS: Dict[str, str] = {
 #: Seconds to connect, and between bytes of the response: a stalled server is an error.
 DEFAULT_TIMEOUT: Tuple[float, float] = (5.0, 60.0)
 
+MiB = 1024 * 1024
+DEFAULT_CHUNK_SIZE = 50 * MiB  #: The part size of an upload unless told otherwise (api.video's).
+MIN_CHUNK_SIZE = 5 * MiB  #: The smallest part api.video takes, but for the last one.
+MAX_CHUNK_SIZE = 128 * MiB
+
 Timeout = Union[float, Tuple[float, float]]
 _logger = logging.getLogger("video_api")
 
@@ -105,6 +110,7 @@ class Configuration:
         assert_hostname; proxy, proxy_headers; connection_pool_maxsize.
     timeout: seconds, one number (the whole call) or (connect, read); default (5, 60).
     retries (or max_retries): on connection errors, 408, 429 and 5xx.
+    chunk_size: the part size of video uploads, 5 to 128 MiB; default 50 MiB.
     debug: log requests (credentials hidden) to the ``video_api`` logger only.
     """
 
@@ -134,6 +140,7 @@ class Configuration:
         timeout: Timeout = DEFAULT_TIMEOUT,
         retries: int = 2,
         max_retries: Optional[int] = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
         debug: bool = False,
         on_token: Optional[Callable[[Any], None]] = None,
         token: Optional[Any] = None,
@@ -153,6 +160,7 @@ class Configuration:
         self.connection_pool_maxsize = connection_pool_maxsize
         self.timeout = timeout
         self.retries = retries if max_retries is None else max_retries
+        self.chunk_size = chunk_size
         self.on_token = on_token
         self.token = token
         self.debug = debug
@@ -223,6 +231,23 @@ class Configuration:
         self._retries = value
 
     max_retries = retries
+
+    @property
+    def chunk_size(self) -> int:
+        return self._chunk_size
+
+    @chunk_size.setter
+    def chunk_size(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ApiTypeError(
+                f"Configuration.chunk_size must be an int, got {type(value).__name__}"
+            )
+        if not MIN_CHUNK_SIZE <= value <= MAX_CHUNK_SIZE:
+            raise ApiValueError(
+                f"Configuration.chunk_size must be between {MIN_CHUNK_SIZE} and "
+                f"{MAX_CHUNK_SIZE} bytes, got {value}"
+            )
+        self._chunk_size = value
 
     @property
     def debug(self) -> bool:

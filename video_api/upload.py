@@ -21,7 +21,13 @@ from typing import IO, TYPE_CHECKING, Any, Callable, ContextManager, Iterator, O
 from urllib.parse import quote, urlencode
 
 from .api_client import _OPTIONS, ACCEPT_JSON, MultipartBody, Request, _headers_given, _segment
-from .configuration import check_timeout
+from .configuration import (
+    DEFAULT_CHUNK_SIZE,
+    MAX_CHUNK_SIZE,
+    MIN_CHUNK_SIZE,
+    MiB,
+    check_timeout,
+)
 from .exceptions import (
     ApiConnectionError,
     ApiException,
@@ -49,10 +55,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("video_api")
 
-MiB = 1024 * 1024
-DEFAULT_CHUNK_SIZE = 50 * MiB  #: The part size unless told otherwise (api.video's client's).
-MIN_CHUNK_SIZE = 5 * MiB  #: The smallest part api.video takes, but for the last one.
-MAX_CHUNK_SIZE = 128 * MiB
 #: The largest source taken: 8 PiB, past any video the API stores, and the largest size JSON
 #: (the API's ``filesize``) carries exactly. A file object claiming more is refused.
 MAX_SIZE = 2**53
@@ -675,7 +677,8 @@ class ChunkedUploads:
         **options: Unpack[CallOptions],
     ) -> Video:
         """Upload a video's source: POST /videos/{videoId}/source, in parts of ``chunk_size``
-        (default 50 MiB, 5 to 128 MiB), ``concurrency`` at a time for a seekable source.
+        (5 to 128 MiB; default: the configuration's, 50 MiB unless set), ``concurrency`` at a
+        time for a seekable source.
 
         ``file``: a path, bytes, a binary file object (a pipe too) or an iterable of bytes. A part
         failing on a connection error, a timeout or a 5xx is sent again up to ``part_retries``
@@ -771,7 +774,7 @@ class ChunkedUploads:
                     f"{resume._chunk_size}, not {chunk_size}"
                 )
             chunk_size = resume._chunk_size
-        chunk = DEFAULT_CHUNK_SIZE if chunk_size is None else chunk_size
+        chunk = self.api_client.configuration.chunk_size if chunk_size is None else chunk_size
         _check_int(chunk, "chunk_size", MIN_CHUNK_SIZE, MAX_CHUNK_SIZE)
         pool = self.api_client.configuration.connection_pool_maxsize
         _check_int(concurrency, "concurrency", 1, pool)  # no more than the pool keeps open

@@ -1,9 +1,16 @@
-"""The ``video-api`` command, run as ``python -m video_api`` against an emulator in this process.
+"""The ``video-api`` command, against an emulator in this process.
 
 Pinned down, exactly: what each command prints to stdout and stderr, and its exit code. An
 expected failure is one ``video-api: error:`` line and exit 1, never a traceback unless
 ``--debug``; a usage error is the usage of the command at fault and exit 2; no API key or
-token is ever part of an error. Every subprocess is bounded by ``TIMEOUT``.
+token is ever part of an error.
+
+Most commands run in this process (``run``): ``main`` with the stdin, stdout, stderr,
+environment and working directory a child would get, since a child takes a third of a
+second to start; they are bounded by the commands' own request timeouts. A child process
+(``run_process``, ``run_tty``, ``serve``), bounded by ``TIMEOUT``, runs what needs a process
+of its own: the ``python -m`` entry points, a real stdin pipe, signals, a terminal, and
+``serve``, which would wait forever for a signal if it ever started by mistake.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import base64
 import functools
 import inspect
+import io
 import json
 import os
 import queue
@@ -25,10 +33,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from unittest import mock
 
 import pytest
 
@@ -68,23 +76,36 @@ def cli_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
 
 
 def run(
-    *args: str,
-    input: str = "",
-    env: Optional[Dict[str, str]] = None,
-    module: str = "video_api",
-    cwd: Optional[Path] = None,
-    script: str = "",
+    *args: str, input: str = "", env: Optional[Dict[str, str]] = None, cwd: Optional[Path] = None
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m module ARGS``; with ``script``, the command's ``main`` after its lines."""
-    command = ["-c", script + "\nsys.exit(main(sys.argv[1:]))"] if script else ["-m", module]
+    """``video-api ARGS`` in this process, as ``run_process`` would run it: the same
+    environment (all of it, restored after), stdin, and working directory; its stdout, stderr
+    and exit code (argparse's exits included)."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    stdio = mock.patch.multiple(sys, stdin=io.StringIO(input), stdout=stdout, stderr=stderr)
+    here = os.getcwd()
+    with mock.patch.dict(os.environ, cli_env(env), clear=True), stdio:
+        try:
+            os.chdir(cwd or here)
+            code = cli.main(list(args))
+        except SystemExit as exited:
+            code = int(exited.code or 0)
+        finally:
+            os.chdir(here)
+    return subprocess.CompletedProcess(args, code, stdout.getvalue(), stderr.getvalue())
+
+
+def run_process(
+    *args: str, input: str = "", env: Optional[Dict[str, str]] = None, module: str = "video_api"
+) -> subprocess.CompletedProcess[str]:
+    """``python -m module ARGS`` in a child process."""
     return subprocess.run(
-        [sys.executable, *command, *args],
+        [sys.executable, "-m", module, *args],
         input=input,
         env=cli_env(env),
         capture_output=True,
         text=True,
         timeout=TIMEOUT,
-        cwd=cwd,
     )
 
 
@@ -94,19 +115,18 @@ def usage(command: str = "") -> str:
     return run(*command.split(), "--help").stdout.split("\n\n")[0] + "\n"
 
 
-#: Lines for ``run(script=...)``: any host but loopback fails to resolve, so that a test of
-#: where a command goes can never reach api.video, whatever the command does.
-LOOPBACK_ONLY = """
-import socket, sys
-from video_api.__main__ import main
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any host but loopback fails to resolve, so that a test of where a command goes can
+    never reach api.video, whatever the command does."""
+    resolve = socket.getaddrinfo
 
-def getaddrinfo(host, *args, **kwargs):
-    if host not in ("127.0.0.1", "localhost"):
-        raise OSError(f"the test allows loopback only, not {host}")
-    return resolve(host, *args, **kwargs)
+    def getaddrinfo(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host not in ("127.0.0.1", "localhost"):
+            raise OSError(f"the test allows loopback only, not {host}")
+        return resolve(host, *args, **kwargs)
 
-resolve, socket.getaddrinfo = socket.getaddrinfo, getaddrinfo
-"""
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
 
 
 def outcome(result: subprocess.CompletedProcess[str]) -> tuple[str, str, int]:
@@ -152,8 +172,9 @@ def closed_port() -> int:
 
 
 def test_token_prints_the_access_token_alone(emulator: Emulator) -> None:
-    """stdout is exactly one line, a token the API accepts; nothing on stderr."""
-    result = run("token", "--host", emulator.url, "--api-key", emulator.api_key)
+    """stdout is exactly one line, a token the API accepts; nothing on stderr. In a child
+    process: ``python -m video_api`` works at all."""
+    result = run_process("token", "--host", emulator.url, "--api-key", emulator.api_key)
     assert (result.stderr, result.returncode) == ("", 0)
     match = re.fullmatch(f"({TOKEN})\n", result.stdout)
     assert match, result.stdout
@@ -167,8 +188,9 @@ def test_token_strips_the_newline_of_the_environment_key(emulator: Emulator) -> 
 
 
 def test_token_reads_the_key_from_stdin_over_the_environment(emulator: Emulator) -> None:
-    """``--api-key -`` takes the first stdin line, without its newline."""
-    result = run(
+    """``--api-key -`` takes the first stdin line, without its newline; a child's stdin is a
+    real pipe."""
+    result = run_process(
         "token",
         "--host",
         emulator.url,
@@ -189,7 +211,8 @@ def test_token_json_is_the_whole_access_token(emulator: Emulator) -> None:
 
 
 def test_missing_key_is_a_usage_error_that_says_how_to_give_one(emulator: Emulator) -> None:
-    result = run("token", "--host", emulator.url)
+    """In a child process: a usage error exits the process with 2, as in this one."""
+    result = run_process("token", "--host", emulator.url)
     expected = usage("token") + f"video-api token: error: no API key given: {KEY_HINT}\n"
     assert outcome(result) == ("", expected, 2)
     assert emulator.requests == []
@@ -398,7 +421,8 @@ def test_stray_value_is_not_echoed(emulator: Emulator) -> None:
 
 
 def test_help_lists_the_commands() -> None:
-    result = run("--help")
+    """In a child process: --help exits the process with 0, as in this one."""
+    result = run_process("--help")
     assert (result.stderr, result.returncode) == ("", 0)
     listed = re.findall(r"^    ([a-z-]+)", result.stdout, re.M)
     resources = [
@@ -452,7 +476,7 @@ def test_serve_refuses_a_token_lifetime_below_1(value: str) -> None:
 
 def test_testing_module_is_serve() -> None:
     """``python -m video_api.testing`` is the same command as ``video-api serve``."""
-    alias = run("--help", module="video_api.testing")
+    alias = run_process("--help", module="video_api.testing")
     assert outcome(alias) == outcome(run("serve", "--help"))
 
 
@@ -519,7 +543,8 @@ def test_serve_prints_url_and_key_then_stops_on_a_signal(
 
 
 def test_serve_on_a_busy_port_is_one_line(emulator: Emulator) -> None:
-    result = run("serve", "--port", str(emulator.port))
+    """In a child process: were the port free, serve would run until a signal."""
+    result = run_process("serve", "--port", str(emulator.port))
     line = f"could not listen on 127.0.0.1:{emulator.port}: address already in use"
     assert outcome(result) == ("", f"video-api: error: {line}\n", 1)
 
@@ -813,9 +838,9 @@ def test_every_resource_runs_as_the_sdk_does(
     emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each action sends what the SDK's method sends and prints what it returns, as JSON
-    (nothing for an empty answer). The commands run four at a time, to keep this quick.
-    Actions that change nothing run for both on the same resources; the others on two
-    accounts made alike, the CLI's and the SDK's, compared with the ids swapped."""
+    (nothing for an empty answer). Actions that change nothing run for both on the same
+    resources; the others on two accounts made alike, the CLI's and the SDK's, compared with
+    the ids swapped."""
     monkeypatch.chdir(tmp_path)
     with sdk(emulator) as client:
         theirs, ours = make_account(client), make_account(client)
@@ -826,8 +851,7 @@ def test_every_resource_runs_as_the_sdk_does(
     ]
     for calls, same, swaps in phases:
         emulator.clear()
-        with ThreadPoolExecutor(4) as pool:
-            results = list(pool.map(lambda call: outcome(api(emulator, *call[0])), calls))
+        results = [outcome(api(emulator, *command)) for command, _ in calls]
         cli_sent = sent(emulator)
         emulator.clear()
         with sdk(emulator) as client:
@@ -962,11 +986,12 @@ def test_resource_host_choice(
 
 
 @pytest.mark.parametrize("command", ["videos list", "token"])
+@pytest.mark.usefixtures("loopback_only")
 def test_host_from_video_api_url(emulator: Emulator, command: str) -> None:
     """``eval "$(video-api serve)"``-style variables: the key goes where the URL says, never
-    to the production host (which the LOOPBACK_ONLY guard would refuse)."""
+    to the production host (which the loopback_only guard would refuse)."""
     env = {"VIDEO_API_URL": emulator.url, "VIDEO_API_KEY": emulator.api_key}
-    result = run(*command.split(), env=env, script=LOOPBACK_ONLY)
+    result = run(*command.split(), env=env)
     assert (result.stderr, result.returncode) == ("", 0)
     assert [r.path for r in emulator.requests] == [
         "/videos" if command == "videos list" else "/auth/api-key"
@@ -981,9 +1006,10 @@ def test_host_flag_wins_over_video_api_url(emulator: Emulator, closed_port: int)
 
 
 @pytest.mark.parametrize("command", ["videos list", "token", "upload README.md"])
+@pytest.mark.usefixtures("loopback_only")
 def test_invalid_video_api_url_is_a_usage_error(emulator: Emulator, command: str) -> None:
     env = {"VIDEO_API_URL": "ftp://127.0.0.1/", "VIDEO_API_KEY": emulator.api_key}
-    result = run(*command.split(), env=env, script=LOOPBACK_ONLY, cwd=ROOT)
+    result = run(*command.split(), env=env, cwd=ROOT)
     name = " ".join(command.split()[:2]) if command.startswith("videos") else command.split()[0]
     message = "environment variable VIDEO_API_URL: expected an http(s) URL, got 'ftp://127.0.0.1/'"
     assert outcome(result) == ("", usage(name) + f"video-api {name}: error: {message}\n", 2)

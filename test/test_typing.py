@@ -96,6 +96,15 @@ CASES: Dict[str, str] = {
     "method_enum_literal": """\
     videos_api.list(sort_order="up")
 """,
+    "configuration_attribute_typo": """\
+    client.configuration.hots = "http://127.0.0.1:8080"
+""",
+    "configuration_environment": """\
+    video_api.Configuration(environment="sandbx")
+""",
+    "raw_response_headers": """\
+    AuthenticationApi(client).p_ost_auth_api_key(skip_deserialization=True).headers.get("X")
+""",
 }
 
 LINE = re.compile(r"^(?P<file>.+?\.py):(?P<line>\d+): (?P<severity>error|note): (?P<message>.*)$")
@@ -172,7 +181,7 @@ def test_results_have_their_models_type(
         ),
         ("model_attribute_typo", "attr-defined", '"Video" has no attribute "titel"'),
         ("model_enum_literal", "list-item", 'List item 0 has incompatible type "Literal['),
-        ("model_attribute_write", "misc", 'Cannot assign to final attribute "title"'),
+        ("model_attribute_write", "misc", 'Property "title" defined in "Video" is read-only'),
         (
             "method_keyword_typo",
             "call-arg",
@@ -184,6 +193,14 @@ def test_results_have_their_models_type(
             'Argument "sort_order" to "list" of "VideosApi" has incompatible type '
             "\"Literal['up']\"",
         ),
+        ("configuration_attribute_typo", "attr-defined", '"Configuration" has no attribute "hots"'),
+        (
+            "configuration_environment",
+            "arg-type",
+            'Argument "environment" to "Configuration" has incompatible type "Literal[\'sandbx\']"',
+        ),
+        # As the reference page says, skip_deserialization leaves the headers unset.
+        ("raw_response_headers", "attr-defined", '"Unset" has no attribute "get"'),
     ],
 )
 def test_a_mistake_is_reported_on_its_line(

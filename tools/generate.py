@@ -137,8 +137,7 @@ class Prop:
         if self.default is not None and not self.required:
             options.append(f"default={self.default!r}")
         options += [f"description={self.description!r}"] if self.description else []
-        # Final: mypy then refuses an assignment, as the (immutable) model does at run time.
-        return f"    {self.name}: Final[{self.attribute_hint()}] = field({', '.join(options)})"
+        return f"        {self.name} = field({', '.join(options)})"
 
 
 models: Dict[str, Tuple[Dict[str, Any], List[Prop]]] = {}
@@ -163,9 +162,7 @@ def render_model(name: str) -> str:
     doc = f"{name}: {doc}" if doc and doc.replace(" ", "") != name else name
     nested = sorted({p.model for p in props if p.model and p.model != name})
     hints = " ".join([p.attribute_hint() for p in props] + [p.argument() for p in props])
-    typing = sorted(
-        {"Any", "Final", "Optional", "Sequence", "Tuple"} & {"Final", *re.findall(r"\w+", hints)}
-    )
+    typing = sorted({"Any", "Optional", "Sequence", "Tuple"} & {*re.findall(r"\w+", hints)})
     lines = [f'"""{doc}"""', "", "from __future__ import annotations", ""]
     if any(p.runtime == "datetime" for p in props):
         lines.append("from datetime import datetime")
@@ -175,14 +172,17 @@ def render_model(name: str) -> str:
     block += [f"    from .{module(m)} import {m}" for m in nested]
     lines += ["if TYPE_CHECKING:", *block] if block else []
     lines += ["", "", f"class {name}(Model):", f'    """{doc}"""', "", "    __slots__ = ()", ""]
-    lines += [p.declaration() for p in props]
-    lines += ["", "    if TYPE_CHECKING:", ""]
+    # Read-only properties for type checkers (an assignment is refused, as at run time).
+    lines += ["    if TYPE_CHECKING:", ""]
+    lines += [
+        f"        @property\n        def {p.name}(self) -> {p.attribute_hint()}: ..." for p in props
+    ]
     arguments = "".join(f"        {p.argument()},\n" for p in props)
     lines.append(
         "        def __init__(\n            self,\n            *,\n"
         f"{arguments}        ) -> None: ..."
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, "    else:", *(p.declaration() for p in props)]) + "\n"
 
 
 # -- operations -------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ if TYPE_CHECKING:  # typing-only: nothing here is imported or built at run time
     from typing_extensions import ParamSpec, Protocol, Self, TypedDict
 
     from .auth import BasicAuth, TokenManager
+    from .configuration import Environment
     from .rest import RESTClientObject
 
     P = ParamSpec("P")
@@ -843,7 +844,7 @@ class AuthenticatedApiClient(ApiClient):
         self,
         api_key: str,
         configuration: Union[Configuration, bool, None] = None,
-        environment: Optional[str] = None,
+        environment: Optional[Environment] = None,
         *,
         production: Optional[bool] = None,
         header_name: Optional[str] = None,

@@ -5,10 +5,16 @@ from __future__ import annotations
 import logging
 import math
 import re
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Union
 from urllib.parse import urlsplit, urlunsplit
 
 from .exceptions import ApiTypeError, ApiValueError
+
+if TYPE_CHECKING:
+    from typing_extensions import Literal
+
+    Environment = Literal["production", "sandbox"]
+    AuthMethod = Literal["basic", "bearer"]
 
 ENVIRONMENTS: Dict[str, str] = {
     "production": "https://ws.api.video",
@@ -117,17 +123,19 @@ class Configuration:
     #: How many times a setting was set: a client takes up a change at its next call.
     _changes = 0
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(name, value)
-        super().__setattr__("_changes", self._changes + 1)
+    if not TYPE_CHECKING:  # else type checkers would take any name, a misspelled one too
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            super().__setattr__(name, value)
+            super().__setattr__("_changes", self._changes + 1)
 
     def __init__(
         self,
         host: Optional[str] = None,
         *,
-        environment: str = "production",
+        environment: Environment = "production",
         api_key: Optional[str] = None,
-        auth: str = "basic",
+        auth: AuthMethod = "basic",
         access_token: Optional[str] = None,
         verify_ssl: bool = True,
         ssl_ca_cert: Optional[str] = None,
@@ -166,11 +174,11 @@ class Configuration:
         self.debug = debug
 
     @property
-    def environment(self) -> str:
+    def environment(self) -> Environment:
         return self._environment
 
     @environment.setter
-    def environment(self, name: str) -> None:
+    def environment(self, name: Environment) -> None:
         if name not in ENVIRONMENTS:
             raise ApiValueError(
                 f"Configuration.environment must be one of {', '.join(ENVIRONMENTS)}, got {name!r}"
@@ -194,11 +202,11 @@ class Configuration:
         self._access_token = check_secret(value, "access_token")
 
     @property
-    def auth(self) -> str:
+    def auth(self) -> AuthMethod:
         return self._auth
 
     @auth.setter
-    def auth(self, value: str) -> None:
+    def auth(self, value: AuthMethod) -> None:
         if value not in ("basic", "bearer"):
             raise ApiValueError(f"Configuration.auth must be 'basic' or 'bearer', got {value!r}")
         self._auth = value

@@ -8,7 +8,7 @@ one subclass per status family. No message ever includes a credential.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Type
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Type
 
 if TYPE_CHECKING:
     from .api_client import ApiResponse
@@ -32,7 +32,7 @@ class _InputError(OpenApiException):
 
     def __init__(self, msg: str, path_to_item: Optional[Sequence[Any]] = None) -> None:
         super().__init__(msg)
-        self.path_to_item = list(path_to_item or [])
+        self.path_to_item: List[Any] = list(path_to_item or [])
 
 
 class ApiTypeError(_InputError, TypeError):

@@ -85,6 +85,8 @@ class ApiResponseWithoutDeserialization(ApiResponse[Unset]):
     """What ``skip_deserialization=True`` returns: the urllib3 ``response``, nothing parsed.
     With ``stream=True`` its body is still unread: read it with ``response.stream()``."""
 
+    headers: Unset  # unset, as the reference page says: the raw response's are ``response.headers``
+
     def __init__(self, response: urllib3.HTTPResponse, retries: int = 0) -> None:
         super().__init__(response, unset, unset, retries)
 

@@ -381,7 +381,8 @@ class Model(Mapping[str, Any]):
     def __setattr__(self, *_: Any) -> NoReturn:
         raise ApiAttributeError(f"{type(self).__name__} is immutable; build a new one instead")
 
-    __delattr__ = __setattr__
+    def __delattr__(self, name: str) -> NoReturn:
+        self.__setattr__(name)
 
     def __reduce__(self) -> Tuple[Any, ...]:
         return (_rebuild, (type(self), self._values))

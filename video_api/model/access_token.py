@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class AccessToken(Model):
@@ -16,27 +16,16 @@ class AccessToken(Model):
 
     __slots__ = ()
 
-    access_token: Final[Optional[str]] = field(
-        "access_token",
-        str,
-        secret=True,
-        description="The access token containing security credentials allowing you to acccess the API.",
-    )
-    token_type: Final[Optional[str]] = field(
-        "token_type", str, default="bearer", description="The type of token you have."
-    )
-    refresh_token: Final[Optional[str]] = field(
-        "refresh_token",
-        str,
-        secret=True,
-        description="A token you can use to get the next access token when your current access token expires.",
-    )
-    expires_in: Final[Optional[int]] = field(
-        "expires_in", int, description="Lists the time in seconds when your access token expires."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def access_token(self) -> Optional[str]: ...
+        @property
+        def token_type(self) -> Optional[str]: ...
+        @property
+        def refresh_token(self) -> Optional[str]: ...
+        @property
+        def expires_in(self) -> Optional[int]: ...
         def __init__(
             self,
             *,
@@ -45,3 +34,24 @@ class AccessToken(Model):
             refresh_token: str = ...,
             expires_in: int = ...,
         ) -> None: ...
+    else:
+        access_token = field(
+            "access_token",
+            str,
+            secret=True,
+            description="The access token containing security credentials allowing you to acccess the API.",
+        )
+        token_type = field(
+            "token_type", str, default="bearer", description="The type of token you have."
+        )
+        refresh_token = field(
+            "refresh_token",
+            str,
+            secret=True,
+            description="A token you can use to get the next access token when your current access token expires.",
+        )
+        expires_in = field(
+            "expires_in",
+            int,
+            description="Lists the time in seconds when your access token expires.",
+        )

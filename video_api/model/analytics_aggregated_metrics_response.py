@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final
-
     from .analytics_aggregated_metrics_response_context import (
         AnalyticsAggregatedMetricsResponseContext,
     )
@@ -20,18 +18,22 @@ class AnalyticsAggregatedMetricsResponse(Model):
 
     __slots__ = ()
 
-    context: Final[AnalyticsAggregatedMetricsResponseContext] = field(
-        "context",
-        "analytics_aggregated_metrics_response_context.AnalyticsAggregatedMetricsResponseContext",
-        required=True,
-    )
-    data: Final[float] = field("data", float, required=True)
-
     if TYPE_CHECKING:
 
+        @property
+        def context(self) -> AnalyticsAggregatedMetricsResponseContext: ...
+        @property
+        def data(self) -> float: ...
         def __init__(
             self,
             *,
             context: AnalyticsAggregatedMetricsResponseContext,
             data: float,
         ) -> None: ...
+    else:
+        context = field(
+            "context",
+            "analytics_aggregated_metrics_response_context.AnalyticsAggregatedMetricsResponseContext",
+            required=True,
+        )
+        data = field("data", float, required=True)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
     from typing_extensions import Literal
 
@@ -22,8 +22,12 @@ class AnalyticsAggregatedMetricsResponseContext(Model):
 
     __slots__ = ()
 
-    metric: Final[
-        Optional[
+    if TYPE_CHECKING:
+
+        @property
+        def metric(
+            self,
+        ) -> Optional[
             Literal[
                 "play",
                 "start",
@@ -43,45 +47,11 @@ class AnalyticsAggregatedMetricsResponseContext(Model):
                 "unique-view-10",
                 "unique-view-30",
             ]
-        ]
-    ] = field(
-        "metric",
-        str,
-        enum=(
-            "play",
-            "start",
-            "end",
-            "impression",
-            "impression-time",
-            "watch-time",
-            "ccv",
-            "unique-ccv",
-            "view-3",
-            "view-5",
-            "view-10",
-            "view-30",
-            "unique-view",
-            "unique-view-3",
-            "unique-view-5",
-            "unique-view-10",
-            "unique-view-30",
-        ),
-        description="Returns the metric and relevant parameters you selected.",
-    )
-    aggregation: Final[Optional[Literal["count", "rate", "total", "average", "sum"]]] = field(
-        "aggregation",
-        str,
-        enum=("count", "rate", "total", "average", "sum"),
-        description="Returns the aggregation you selected.",
-    )
-    timeframe: Final[Optional[AnalyticsAggregatedMetricsResponseContextTimeframe]] = field(
-        "timeframe",
-        "analytics_aggregated_metrics_response_context_timeframe.AnalyticsAggregatedMetricsResponseContextTimeframe",
-        description="Returns the starting and ending date-times of the period you want analytics for.",
-    )
-
-    if TYPE_CHECKING:
-
+        ]: ...
+        @property
+        def aggregation(self) -> Optional[Literal["count", "rate", "total", "average", "sum"]]: ...
+        @property
+        def timeframe(self) -> Optional[AnalyticsAggregatedMetricsResponseContextTimeframe]: ...
         def __init__(
             self,
             *,
@@ -107,3 +77,39 @@ class AnalyticsAggregatedMetricsResponseContext(Model):
             aggregation: Literal["count", "rate", "total", "average", "sum"] = ...,
             timeframe: AnalyticsAggregatedMetricsResponseContextTimeframe = ...,
         ) -> None: ...
+    else:
+        metric = field(
+            "metric",
+            str,
+            enum=(
+                "play",
+                "start",
+                "end",
+                "impression",
+                "impression-time",
+                "watch-time",
+                "ccv",
+                "unique-ccv",
+                "view-3",
+                "view-5",
+                "view-10",
+                "view-30",
+                "unique-view",
+                "unique-view-3",
+                "unique-view-5",
+                "unique-view-10",
+                "unique-view-30",
+            ),
+            description="Returns the metric and relevant parameters you selected.",
+        )
+        aggregation = field(
+            "aggregation",
+            str,
+            enum=("count", "rate", "total", "average", "sum"),
+            description="Returns the aggregation you selected.",
+        )
+        timeframe = field(
+            "timeframe",
+            "analytics_aggregated_metrics_response_context_timeframe.AnalyticsAggregatedMetricsResponseContextTimeframe",
+            description="Returns the starting and ending date-times of the period you want analytics for.",
+        )

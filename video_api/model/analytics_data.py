@@ -7,33 +7,34 @@ from typing import TYPE_CHECKING
 
 from ..schemas import Model, field
 
-if TYPE_CHECKING:
-    from typing import Final
-
 
 class AnalyticsData(Model):
     """AnalyticsData: Play event analytics data"""
 
     __slots__ = ()
 
-    value: Final[str] = field(
-        "value",
-        str,
-        required=True,
-        description="Shows a value for the property you have specified for `dimension` in your request.",
-    )
-    plays: Final[int] = field(
-        "plays",
-        int,
-        required=True,
-        description="Shows the number of play events for one specific `value`.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def value(self) -> str: ...
+        @property
+        def plays(self) -> int: ...
         def __init__(
             self,
             *,
             value: str,
             plays: int,
         ) -> None: ...
+    else:
+        value = field(
+            "value",
+            str,
+            required=True,
+            description="Shows a value for the property you have specified for `dimension` in your request.",
+        )
+        plays = field(
+            "plays",
+            int,
+            required=True,
+            description="Shows the number of play events for one specific `value`.",
+        )

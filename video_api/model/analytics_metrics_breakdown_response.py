@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Sequence, Tuple
+    from typing import Sequence, Tuple
 
     from .analytics_metrics_breakdown_response_context import (
         AnalyticsMetricsBreakdownResponseContext,
@@ -22,22 +22,14 @@ class AnalyticsMetricsBreakdownResponse(Model):
 
     __slots__ = ()
 
-    context: Final[AnalyticsMetricsBreakdownResponseContext] = field(
-        "context",
-        "analytics_metrics_breakdown_response_context.AnalyticsMetricsBreakdownResponseContext",
-        required=True,
-    )
-    data: Final[Tuple[AnalyticsMetricsBreakdownResponseData, ...]] = field(
-        "data",
-        "analytics_metrics_breakdown_response_data.AnalyticsMetricsBreakdownResponseData",
-        many=True,
-        required=True,
-        description="Returns an array of dimensions and their respective metrics.",
-    )
-    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
-
     if TYPE_CHECKING:
 
+        @property
+        def context(self) -> AnalyticsMetricsBreakdownResponseContext: ...
+        @property
+        def data(self) -> Tuple[AnalyticsMetricsBreakdownResponseData, ...]: ...
+        @property
+        def pagination(self) -> Pagination: ...
         def __init__(
             self,
             *,
@@ -45,3 +37,17 @@ class AnalyticsMetricsBreakdownResponse(Model):
             data: Sequence[AnalyticsMetricsBreakdownResponseData],
             pagination: Pagination,
         ) -> None: ...
+    else:
+        context = field(
+            "context",
+            "analytics_metrics_breakdown_response_context.AnalyticsMetricsBreakdownResponseContext",
+            required=True,
+        )
+        data = field(
+            "data",
+            "analytics_metrics_breakdown_response_data.AnalyticsMetricsBreakdownResponseData",
+            many=True,
+            required=True,
+            description="Returns an array of dimensions and their respective metrics.",
+        )
+        pagination = field("pagination", "pagination.Pagination", required=True)

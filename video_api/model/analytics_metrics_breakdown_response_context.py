@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
     from typing_extensions import Literal
 
@@ -22,8 +22,12 @@ class AnalyticsMetricsBreakdownResponseContext(Model):
 
     __slots__ = ()
 
-    metric: Final[
-        Optional[
+    if TYPE_CHECKING:
+
+        @property
+        def metric(
+            self,
+        ) -> Optional[
             Literal[
                 "play",
                 "play-rate",
@@ -44,34 +48,11 @@ class AnalyticsMetricsBreakdownResponseContext(Model):
                 "unique-view-10",
                 "unique-view-30",
             ]
-        ]
-    ] = field(
-        "metric",
-        str,
-        enum=(
-            "play",
-            "play-rate",
-            "start",
-            "end",
-            "impression",
-            "ccv-average",
-            "ccv-peak",
-            "unique-ccv-average",
-            "unique-ccv-peak",
-            "view-3",
-            "view-5",
-            "view-10",
-            "view-30",
-            "unique-view",
-            "unique-view-3",
-            "unique-view-5",
-            "unique-view-10",
-            "unique-view-30",
-        ),
-        description="Returns the metric and relevant parameters you selected.",
-    )
-    breakdown: Final[
-        Optional[
+        ]: ...
+        @property
+        def breakdown(
+            self,
+        ) -> Optional[
             Literal[
                 "media-id",
                 "media-type",
@@ -81,29 +62,9 @@ class AnalyticsMetricsBreakdownResponseContext(Model):
                 "operating-system",
                 "browser",
             ]
-        ]
-    ] = field(
-        "breakdown",
-        str,
-        enum=(
-            "media-id",
-            "media-type",
-            "continent",
-            "country",
-            "device-type",
-            "operating-system",
-            "browser",
-        ),
-        description="Returns the dimension you selected.",
-    )
-    timeframe: Final[Optional[AnalyticsMetricsBreakdownResponseContextTimeframe]] = field(
-        "timeframe",
-        "analytics_metrics_breakdown_response_context_timeframe.AnalyticsMetricsBreakdownResponseContextTimeframe",
-        description="Returns the starting and ending date-times of the period you want analytics for.",
-    )
-
-    if TYPE_CHECKING:
-
+        ]: ...
+        @property
+        def timeframe(self) -> Optional[AnalyticsMetricsBreakdownResponseContextTimeframe]: ...
         def __init__(
             self,
             *,
@@ -138,3 +99,48 @@ class AnalyticsMetricsBreakdownResponseContext(Model):
             ] = ...,
             timeframe: AnalyticsMetricsBreakdownResponseContextTimeframe = ...,
         ) -> None: ...
+    else:
+        metric = field(
+            "metric",
+            str,
+            enum=(
+                "play",
+                "play-rate",
+                "start",
+                "end",
+                "impression",
+                "ccv-average",
+                "ccv-peak",
+                "unique-ccv-average",
+                "unique-ccv-peak",
+                "view-3",
+                "view-5",
+                "view-10",
+                "view-30",
+                "unique-view",
+                "unique-view-3",
+                "unique-view-5",
+                "unique-view-10",
+                "unique-view-30",
+            ),
+            description="Returns the metric and relevant parameters you selected.",
+        )
+        breakdown = field(
+            "breakdown",
+            str,
+            enum=(
+                "media-id",
+                "media-type",
+                "continent",
+                "country",
+                "device-type",
+                "operating-system",
+                "browser",
+            ),
+            description="Returns the dimension you selected.",
+        )
+        timeframe = field(
+            "timeframe",
+            "analytics_metrics_breakdown_response_context_timeframe.AnalyticsMetricsBreakdownResponseContextTimeframe",
+            description="Returns the starting and ending date-times of the period you want analytics for.",
+        )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class AnalyticsMetricsBreakdownResponseContextTimeframe(Model):
@@ -17,22 +17,26 @@ class AnalyticsMetricsBreakdownResponseContextTimeframe(Model):
 
     __slots__ = ()
 
-    _from: Final[Optional[datetime]] = field(
-        "from",
-        datetime,
-        description="Returns the starting date-time of the period you want analytics for in ATOM date-time format.",
-    )
-    to: Final[Optional[datetime]] = field(
-        "to",
-        datetime,
-        description="Returns the starting date-time of the period you want analytics for in ATOM date-time format.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def _from(self) -> Optional[datetime]: ...
+        @property
+        def to(self) -> Optional[datetime]: ...
         def __init__(
             self,
             *,
             _from: datetime = ...,
             to: datetime = ...,
         ) -> None: ...
+    else:
+        _from = field(
+            "from",
+            datetime,
+            description="Returns the starting date-time of the period you want analytics for in ATOM date-time format.",
+        )
+        to = field(
+            "to",
+            datetime,
+            description="Returns the starting date-time of the period you want analytics for in ATOM date-time format.",
+        )

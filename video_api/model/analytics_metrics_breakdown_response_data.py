@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class AnalyticsMetricsBreakdownResponseData(Model):
@@ -16,20 +16,24 @@ class AnalyticsMetricsBreakdownResponseData(Model):
 
     __slots__ = ()
 
-    dimension_value: Final[Optional[str]] = field(
-        "dimensionValue",
-        str,
-        description="Returns a specific value for the dimension you selected, based on the data.",
-    )
-    metric_value: Final[Optional[float]] = field(
-        "metricValue", float, description="Returns the data for a specific dimension value."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def dimension_value(self) -> Optional[str]: ...
+        @property
+        def metric_value(self) -> Optional[float]: ...
         def __init__(
             self,
             *,
             dimension_value: str = ...,
             metric_value: float = ...,
         ) -> None: ...
+    else:
+        dimension_value = field(
+            "dimensionValue",
+            str,
+            description="Returns a specific value for the dimension you selected, based on the data.",
+        )
+        metric_value = field(
+            "metricValue", float, description="Returns the data for a specific dimension value."
+        )

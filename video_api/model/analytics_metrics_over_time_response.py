@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Sequence, Tuple
+    from typing import Sequence, Tuple
 
     from .analytics_metrics_over_time_response_context import (
         AnalyticsMetricsOverTimeResponseContext,
@@ -22,22 +22,14 @@ class AnalyticsMetricsOverTimeResponse(Model):
 
     __slots__ = ()
 
-    context: Final[AnalyticsMetricsOverTimeResponseContext] = field(
-        "context",
-        "analytics_metrics_over_time_response_context.AnalyticsMetricsOverTimeResponseContext",
-        required=True,
-    )
-    data: Final[Tuple[AnalyticsMetricsOverTimeResponseData, ...]] = field(
-        "data",
-        "analytics_metrics_over_time_response_data.AnalyticsMetricsOverTimeResponseData",
-        many=True,
-        required=True,
-        description="Returns an array of metrics and the timestamps.",
-    )
-    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
-
     if TYPE_CHECKING:
 
+        @property
+        def context(self) -> AnalyticsMetricsOverTimeResponseContext: ...
+        @property
+        def data(self) -> Tuple[AnalyticsMetricsOverTimeResponseData, ...]: ...
+        @property
+        def pagination(self) -> Pagination: ...
         def __init__(
             self,
             *,
@@ -45,3 +37,17 @@ class AnalyticsMetricsOverTimeResponse(Model):
             data: Sequence[AnalyticsMetricsOverTimeResponseData],
             pagination: Pagination,
         ) -> None: ...
+    else:
+        context = field(
+            "context",
+            "analytics_metrics_over_time_response_context.AnalyticsMetricsOverTimeResponseContext",
+            required=True,
+        )
+        data = field(
+            "data",
+            "analytics_metrics_over_time_response_data.AnalyticsMetricsOverTimeResponseData",
+            many=True,
+            required=True,
+            description="Returns an array of metrics and the timestamps.",
+        )
+        pagination = field("pagination", "pagination.Pagination", required=True)

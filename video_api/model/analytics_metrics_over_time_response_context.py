@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
     from typing_extensions import Literal
 
@@ -22,8 +22,12 @@ class AnalyticsMetricsOverTimeResponseContext(Model):
 
     __slots__ = ()
 
-    metric: Final[
-        Optional[
+    if TYPE_CHECKING:
+
+        @property
+        def metric(
+            self,
+        ) -> Optional[
             Literal[
                 "play",
                 "play-rate",
@@ -44,46 +48,11 @@ class AnalyticsMetricsOverTimeResponseContext(Model):
                 "unique-view-10",
                 "unique-view-30",
             ]
-        ]
-    ] = field(
-        "metric",
-        str,
-        enum=(
-            "play",
-            "play-rate",
-            "start",
-            "end",
-            "impression",
-            "ccv-average",
-            "ccv-peak",
-            "unique-ccv-average",
-            "unique-ccv-peak",
-            "view-3",
-            "view-5",
-            "view-10",
-            "view-30",
-            "unique-view",
-            "unique-view-3",
-            "unique-view-5",
-            "unique-view-10",
-            "unique-view-30",
-        ),
-        description="Returns the metric and relevant parameters you selected.",
-    )
-    interval: Final[Optional[Literal["minute", "hour", "day"]]] = field(
-        "interval",
-        str,
-        enum=("minute", "hour", "day"),
-        description="Returns the interval you selected.",
-    )
-    timeframe: Final[Optional[AnalyticsMetricsOverTimeResponseContextTimeframe]] = field(
-        "timeframe",
-        "analytics_metrics_over_time_response_context_timeframe.AnalyticsMetricsOverTimeResponseContextTimeframe",
-        description="Returns the starting and ending date-times of the period you want analytics for.",
-    )
-
-    if TYPE_CHECKING:
-
+        ]: ...
+        @property
+        def interval(self) -> Optional[Literal["minute", "hour", "day"]]: ...
+        @property
+        def timeframe(self) -> Optional[AnalyticsMetricsOverTimeResponseContextTimeframe]: ...
         def __init__(
             self,
             *,
@@ -110,3 +79,40 @@ class AnalyticsMetricsOverTimeResponseContext(Model):
             interval: Literal["minute", "hour", "day"] = ...,
             timeframe: AnalyticsMetricsOverTimeResponseContextTimeframe = ...,
         ) -> None: ...
+    else:
+        metric = field(
+            "metric",
+            str,
+            enum=(
+                "play",
+                "play-rate",
+                "start",
+                "end",
+                "impression",
+                "ccv-average",
+                "ccv-peak",
+                "unique-ccv-average",
+                "unique-ccv-peak",
+                "view-3",
+                "view-5",
+                "view-10",
+                "view-30",
+                "unique-view",
+                "unique-view-3",
+                "unique-view-5",
+                "unique-view-10",
+                "unique-view-30",
+            ),
+            description="Returns the metric and relevant parameters you selected.",
+        )
+        interval = field(
+            "interval",
+            str,
+            enum=("minute", "hour", "day"),
+            description="Returns the interval you selected.",
+        )
+        timeframe = field(
+            "timeframe",
+            "analytics_metrics_over_time_response_context_timeframe.AnalyticsMetricsOverTimeResponseContextTimeframe",
+            description="Returns the starting and ending date-times of the period you want analytics for.",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class AnalyticsMetricsOverTimeResponseData(Model):
@@ -16,20 +16,24 @@ class AnalyticsMetricsOverTimeResponseData(Model):
 
     __slots__ = ()
 
-    emitted_at: Final[Optional[str]] = field(
-        "emittedAt",
-        str,
-        description="Returns the timestamp of the event that belongs to a specific metric in ATOM date-time format.",
-    )
-    metric_value: Final[Optional[float]] = field(
-        "metricValue", float, description="Returns the data for a specific metric value."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def emitted_at(self) -> Optional[str]: ...
+        @property
+        def metric_value(self) -> Optional[float]: ...
         def __init__(
             self,
             *,
             emitted_at: str = ...,
             metric_value: float = ...,
         ) -> None: ...
+    else:
+        emitted_at = field(
+            "emittedAt",
+            str,
+            description="Returns the timestamp of the event that belongs to a specific metric in ATOM date-time format.",
+        )
+        metric_value = field(
+            "metricValue", float, description="Returns the data for a specific metric value."
+        )

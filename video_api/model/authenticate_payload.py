@@ -7,23 +7,22 @@ from typing import TYPE_CHECKING
 
 from ..schemas import Model, field
 
-if TYPE_CHECKING:
-    from typing import Final
-
 
 class AuthenticatePayload(Model):
     """AuthenticatePayload: ApiKey"""
 
     __slots__ = ()
 
-    api_key: Final[str] = field(
-        "apiKey", str, required=True, secret=True, description="Your account API key."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def api_key(self) -> str: ...
         def __init__(
             self,
             *,
             api_key: str,
         ) -> None: ...
+    else:
+        api_key = field(
+            "apiKey", str, required=True, secret=True, description="Your account API key."
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from .additional_bad_request_errors import AdditionalBadRequestErrors
 
@@ -18,25 +18,18 @@ class BadRequest(Model):
 
     __slots__ = ()
 
-    type: Final[Optional[str]] = field(
-        "type", str, description="A link to the error documentation."
-    )
-    title: Final[Optional[str]] = field(
-        "title", str, description="A description of the error that occurred."
-    )
-    name: Final[Optional[str]] = field(
-        "name", str, description="The name of the parameter that caused the error."
-    )
-    status: Final[Optional[int]] = field("status", int, description="The HTTP status code.")
-    problems: Final[Optional[Tuple[AdditionalBadRequestErrors, ...]]] = field(
-        "problems",
-        "additional_bad_request_errors.AdditionalBadRequestErrors",
-        many=True,
-        description="Returns any additional problems in the request in an array of objects.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def type(self) -> Optional[str]: ...
+        @property
+        def title(self) -> Optional[str]: ...
+        @property
+        def name(self) -> Optional[str]: ...
+        @property
+        def status(self) -> Optional[int]: ...
+        @property
+        def problems(self) -> Optional[Tuple[AdditionalBadRequestErrors, ...]]: ...
         def __init__(
             self,
             *,
@@ -46,3 +39,14 @@ class BadRequest(Model):
             status: int = ...,
             problems: Sequence[AdditionalBadRequestErrors] = ...,
         ) -> None: ...
+    else:
+        type = field("type", str, description="A link to the error documentation.")
+        title = field("title", str, description="A description of the error that occurred.")
+        name = field("name", str, description="The name of the parameter that caused the error.")
+        status = field("status", int, description="The HTTP status code.")
+        problems = field(
+            "problems",
+            "additional_bad_request_errors.AdditionalBadRequestErrors",
+            many=True,
+            description="Returns any additional problems in the request in an array of objects.",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class BytesRange(Model):
@@ -16,18 +16,14 @@ class BytesRange(Model):
 
     __slots__ = ()
 
-    _from: Final[Optional[int]] = field(
-        "from", int, description="The starting point for the range of bytes for a chunk of a video."
-    )
-    to: Final[Optional[int]] = field(
-        "to", int, description="The ending point for the range of bytes for a chunk of a video."
-    )
-    total: Final[Optional[int]] = field(
-        "total", int, description="The total number of expected bytes."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def _from(self) -> Optional[int]: ...
+        @property
+        def to(self) -> Optional[int]: ...
+        @property
+        def total(self) -> Optional[int]: ...
         def __init__(
             self,
             *,
@@ -35,3 +31,13 @@ class BytesRange(Model):
             to: int = ...,
             total: int = ...,
         ) -> None: ...
+    else:
+        _from = field(
+            "from",
+            int,
+            description="The starting point for the range of bytes for a chunk of a video.",
+        )
+        to = field(
+            "to", int, description="The ending point for the range of bytes for a chunk of a video."
+        )
+        total = field("total", int, description="The total number of expected bytes.")

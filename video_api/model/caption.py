@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class Caption(Model):
@@ -16,28 +16,18 @@ class Caption(Model):
 
     __slots__ = ()
 
-    uri: Final[Optional[str]] = field(
-        "uri", str, description="The unique resource identifier of the uploaded caption."
-    )
-    src: Final[Optional[str]] = field(
-        "src", str, description="A direct URL to the uploaded caption file."
-    )
-    srclang: Final[Optional[str]] = field(
-        "srclang",
-        str,
-        description="Indicates the language of the uploaded caption file using IETF language tags.",
-    )
-    language_name: Final[Optional[str]] = field(
-        "languageName",
-        str,
-        description="Returns the native name of the caption language in UTF-8 encoding.",
-    )
-    default: Final[Optional[bool]] = field(
-        "default", bool, default=False, description="Whether you will have subtitles or not."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def uri(self) -> Optional[str]: ...
+        @property
+        def src(self) -> Optional[str]: ...
+        @property
+        def srclang(self) -> Optional[str]: ...
+        @property
+        def language_name(self) -> Optional[str]: ...
+        @property
+        def default(self) -> Optional[bool]: ...
         def __init__(
             self,
             *,
@@ -47,3 +37,21 @@ class Caption(Model):
             language_name: str = ...,
             default: bool = ...,
         ) -> None: ...
+    else:
+        uri = field(
+            "uri", str, description="The unique resource identifier of the uploaded caption."
+        )
+        src = field("src", str, description="A direct URL to the uploaded caption file.")
+        srclang = field(
+            "srclang",
+            str,
+            description="Indicates the language of the uploaded caption file using IETF language tags.",
+        )
+        language_name = field(
+            "languageName",
+            str,
+            description="Returns the native name of the caption language in UTF-8 encoding.",
+        )
+        default = field(
+            "default", bool, default=False, description="Whether you will have subtitles or not."
+        )

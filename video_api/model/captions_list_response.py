@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Sequence, Tuple
+    from typing import Sequence, Tuple
 
     from .caption import Caption
     from .pagination import Pagination
@@ -19,14 +19,18 @@ class CaptionsListResponse(Model):
 
     __slots__ = ()
 
-    data: Final[Tuple[Caption, ...]] = field("data", "caption.Caption", many=True, required=True)
-    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
-
     if TYPE_CHECKING:
 
+        @property
+        def data(self) -> Tuple[Caption, ...]: ...
+        @property
+        def pagination(self) -> Pagination: ...
         def __init__(
             self,
             *,
             data: Sequence[Caption],
             pagination: Pagination,
         ) -> None: ...
+    else:
+        data = field("data", "caption.Caption", many=True, required=True)
+        pagination = field("pagination", "pagination.Pagination", required=True)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class CaptionsUpdatePayload(Model):
@@ -16,16 +16,18 @@ class CaptionsUpdatePayload(Model):
 
     __slots__ = ()
 
-    default: Final[Optional[bool]] = field(
-        "default",
-        bool,
-        description="Set this parameter to `true` to define a caption as the default for a video.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def default(self) -> Optional[bool]: ...
         def __init__(
             self,
             *,
             default: bool = ...,
         ) -> None: ...
+    else:
+        default = field(
+            "default",
+            bool,
+            description="Set this parameter to `true` to define a caption as the default for a video.",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class Chapter(Model):
@@ -16,16 +16,14 @@ class Chapter(Model):
 
     __slots__ = ()
 
-    uri: Final[Optional[str]] = field("uri", str)
-    src: Final[Optional[str]] = field(
-        "src",
-        str,
-        description="The link to your VTT file, which contains your chapters information for the video.",
-    )
-    language: Final[Optional[str]] = field("language", str)
-
     if TYPE_CHECKING:
 
+        @property
+        def uri(self) -> Optional[str]: ...
+        @property
+        def src(self) -> Optional[str]: ...
+        @property
+        def language(self) -> Optional[str]: ...
         def __init__(
             self,
             *,
@@ -33,3 +31,11 @@ class Chapter(Model):
             src: str = ...,
             language: str = ...,
         ) -> None: ...
+    else:
+        uri = field("uri", str)
+        src = field(
+            "src",
+            str,
+            description="The link to your VTT file, which contains your chapters information for the video.",
+        )
+        language = field("language", str)

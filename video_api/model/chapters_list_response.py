@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Sequence, Tuple
+    from typing import Sequence, Tuple
 
     from .chapter import Chapter
     from .pagination import Pagination
@@ -19,14 +19,18 @@ class ChaptersListResponse(Model):
 
     __slots__ = ()
 
-    data: Final[Tuple[Chapter, ...]] = field("data", "chapter.Chapter", many=True, required=True)
-    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
-
     if TYPE_CHECKING:
 
+        @property
+        def data(self) -> Tuple[Chapter, ...]: ...
+        @property
+        def pagination(self) -> Pagination: ...
         def __init__(
             self,
             *,
             data: Sequence[Chapter],
             pagination: Pagination,
         ) -> None: ...
+    else:
+        data = field("data", "chapter.Chapter", many=True, required=True)
+        pagination = field("pagination", "pagination.Pagination", required=True)

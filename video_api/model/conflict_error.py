@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class ConflictError(Model):
@@ -16,20 +16,18 @@ class ConflictError(Model):
 
     __slots__ = ()
 
-    type: Final[Optional[str]] = field(
-        "type", str, description="A link to the error documentation."
-    )
-    title: Final[Optional[str]] = field(
-        "title", str, description="A description of the error that occurred."
-    )
-    name: Final[Optional[str]] = field(
-        "name", str, description="The name of the parameter that caused the error."
-    )
-    status: Final[Optional[int]] = field("status", int, description="The HTTP status code.")
-    detail: Final[Optional[str]] = field("detail", str, description="A solution for the error.")
-
     if TYPE_CHECKING:
 
+        @property
+        def type(self) -> Optional[str]: ...
+        @property
+        def title(self) -> Optional[str]: ...
+        @property
+        def name(self) -> Optional[str]: ...
+        @property
+        def status(self) -> Optional[int]: ...
+        @property
+        def detail(self) -> Optional[str]: ...
         def __init__(
             self,
             *,
@@ -39,3 +37,9 @@ class ConflictError(Model):
             status: int = ...,
             detail: str = ...,
         ) -> None: ...
+    else:
+        type = field("type", str, description="A link to the error documentation.")
+        title = field("title", str, description="A description of the error that occurred.")
+        name = field("name", str, description="The name of the parameter that caused the error.")
+        status = field("status", int, description="The HTTP status code.")
+        detail = field("detail", str, description="A solution for the error.")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class DiscardedVideoUpdatePayload(Model):
@@ -16,16 +16,18 @@ class DiscardedVideoUpdatePayload(Model):
 
     __slots__ = ()
 
-    discarded: Final[Optional[bool]] = field(
-        "discarded",
-        bool,
-        description="Use this parameter to restore a discarded video when you have the Video Restore feature enabled.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def discarded(self) -> Optional[bool]: ...
         def __init__(
             self,
             *,
             discarded: bool = ...,
         ) -> None: ...
+    else:
+        discarded = field(
+            "discarded",
+            bool,
+            description="Use this parameter to restore a discarded video when you have the Video Restore feature enabled.",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -18,57 +18,28 @@ class FilterBy(Model):
 
     __slots__ = ()
 
-    media_id: Final[Optional[Tuple[str, ...]]] = field(
-        "mediaId",
-        str,
-        many=True,
-        description="Returns analytics based on the unique identifiers of a video or a live stream.",
-    )
-    media_type: Final[Optional[Literal["video", "live-stream"]]] = field(
-        "mediaType", str, enum=("video", "live-stream")
-    )
-    continent: Final[Optional[Tuple[Literal["AS", "AF", "NA", "SA", "AN", "EU", "AZ"], ...]]] = (
-        field(
-            "continent",
-            str,
-            many=True,
-            enum=("AS", "AF", "NA", "SA", "AN", "EU", "AZ"),
-            description="Returns analytics based on the viewers' continent.",
-        )
-    )
-    country: Final[Optional[Tuple[str, ...]]] = field(
-        "country", str, many=True, description="Returns analytics based on the viewers' country."
-    )
-    device_type: Final[Optional[Tuple[str, ...]]] = field(
-        "deviceType",
-        str,
-        many=True,
-        description="Returns analytics based on the type of device used by the viewers.",
-    )
-    operating_system: Final[Optional[Tuple[str, ...]]] = field(
-        "operatingSystem",
-        str,
-        many=True,
-        description="Returns analytics based on the operating system used by the viewers.",
-    )
-    browser: Final[Optional[Tuple[str, ...]]] = field(
-        "browser",
-        str,
-        many=True,
-        description="Returns analytics based on the browser used by the viewers.",
-    )
-    tag: Final[Optional[str]] = field(
-        "tag", str, description="Returns analytics for videos using this tag."
-    )
-    referrer: Final[Optional[Tuple[str, ...]]] = field(
-        "referrer",
-        str,
-        many=True,
-        description="Filters data based on the URL where the view is originating from.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def media_id(self) -> Optional[Tuple[str, ...]]: ...
+        @property
+        def media_type(self) -> Optional[Literal["video", "live-stream"]]: ...
+        @property
+        def continent(
+            self,
+        ) -> Optional[Tuple[Literal["AS", "AF", "NA", "SA", "AN", "EU", "AZ"], ...]]: ...
+        @property
+        def country(self) -> Optional[Tuple[str, ...]]: ...
+        @property
+        def device_type(self) -> Optional[Tuple[str, ...]]: ...
+        @property
+        def operating_system(self) -> Optional[Tuple[str, ...]]: ...
+        @property
+        def browser(self) -> Optional[Tuple[str, ...]]: ...
+        @property
+        def tag(self) -> Optional[str]: ...
+        @property
+        def referrer(self) -> Optional[Tuple[str, ...]]: ...
         def __init__(
             self,
             *,
@@ -82,3 +53,49 @@ class FilterBy(Model):
             tag: str = ...,
             referrer: Sequence[str] = ...,
         ) -> None: ...
+    else:
+        media_id = field(
+            "mediaId",
+            str,
+            many=True,
+            description="Returns analytics based on the unique identifiers of a video or a live stream.",
+        )
+        media_type = field("mediaType", str, enum=("video", "live-stream"))
+        continent = field(
+            "continent",
+            str,
+            many=True,
+            enum=("AS", "AF", "NA", "SA", "AN", "EU", "AZ"),
+            description="Returns analytics based on the viewers' continent.",
+        )
+        country = field(
+            "country",
+            str,
+            many=True,
+            description="Returns analytics based on the viewers' country.",
+        )
+        device_type = field(
+            "deviceType",
+            str,
+            many=True,
+            description="Returns analytics based on the type of device used by the viewers.",
+        )
+        operating_system = field(
+            "operatingSystem",
+            str,
+            many=True,
+            description="Returns analytics based on the operating system used by the viewers.",
+        )
+        browser = field(
+            "browser",
+            str,
+            many=True,
+            description="Returns analytics based on the browser used by the viewers.",
+        )
+        tag = field("tag", str, description="Returns analytics for videos using this tag.")
+        referrer = field(
+            "referrer",
+            str,
+            many=True,
+            description="Filters data based on the URL where the view is originating from.",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from .list_tags_response_data import ListTagsResponseData
     from .pagination import Pagination
@@ -19,16 +19,18 @@ class ListTagsResponse(Model):
 
     __slots__ = ()
 
-    data: Final[Optional[Tuple[ListTagsResponseData, ...]]] = field(
-        "data", "list_tags_response_data.ListTagsResponseData", many=True
-    )
-    pagination: Final[Optional[Pagination]] = field("pagination", "pagination.Pagination")
-
     if TYPE_CHECKING:
 
+        @property
+        def data(self) -> Optional[Tuple[ListTagsResponseData, ...]]: ...
+        @property
+        def pagination(self) -> Optional[Pagination]: ...
         def __init__(
             self,
             *,
             data: Sequence[ListTagsResponseData] = ...,
             pagination: Pagination = ...,
         ) -> None: ...
+    else:
+        data = field("data", "list_tags_response_data.ListTagsResponseData", many=True)
+        pagination = field("pagination", "pagination.Pagination")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class ListTagsResponseData(Model):
@@ -16,18 +16,22 @@ class ListTagsResponseData(Model):
 
     __slots__ = ()
 
-    value: Final[Optional[str]] = field(
-        "value", str, description="Returns the value of a video tag used in your project."
-    )
-    video_count: Final[Optional[int]] = field(
-        "videoCount", int, description="Returns the number of times a video tag is used."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def value(self) -> Optional[str]: ...
+        @property
+        def video_count(self) -> Optional[int]: ...
         def __init__(
             self,
             *,
             value: str = ...,
             video_count: int = ...,
         ) -> None: ...
+    else:
+        value = field(
+            "value", str, description="Returns the value of a video tag used in your project."
+        )
+        video_count = field(
+            "videoCount", int, description="Returns the number of times a video tag is used."
+        )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from .live_stream_assets import LiveStreamAssets
     from .restreams_response_object import RestreamsResponseObject
@@ -20,52 +20,28 @@ class LiveStream(Model):
 
     __slots__ = ()
 
-    live_stream_id: Final[str] = field(
-        "liveStreamId", str, required=True, description="The unique identifier for the live stream."
-    )
-    restreams: Final[Tuple[RestreamsResponseObject, ...]] = field(
-        "restreams",
-        "restreams_response_object.RestreamsResponseObject",
-        many=True,
-        required=True,
-        description="Returns the list of restream destinations.",
-    )
-    name: Final[Optional[str]] = field("name", str, description="The name of your live stream.")
-    stream_key: Final[Optional[str]] = field(
-        "streamKey",
-        str,
-        secret=True,
-        description="The unique, private stream key that you use to begin streaming.",
-    )
-    public: Final[Optional[bool]] = field(
-        "public",
-        bool,
-        description="Whether your video can be viewed by everyone, or requires authentication to see it.",
-    )
-    assets: Final[Optional[LiveStreamAssets]] = field(
-        "assets", "live_stream_assets.LiveStreamAssets"
-    )
-    player_id: Final[Optional[str]] = field(
-        "playerId", str, description="The unique identifier for the player."
-    )
-    broadcasting: Final[Optional[bool]] = field(
-        "broadcasting",
-        bool,
-        description="Whether or not you are broadcasting the live video you recorded for others to see.",
-    )
-    created_at: Final[Optional[datetime]] = field(
-        "createdAt",
-        datetime,
-        description="When the player was created, presented in ATOM UTC format.",
-    )
-    updated_at: Final[Optional[datetime]] = field(
-        "updatedAt",
-        datetime,
-        description="When the player was last updated, presented in ATOM UTC format.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def live_stream_id(self) -> str: ...
+        @property
+        def restreams(self) -> Tuple[RestreamsResponseObject, ...]: ...
+        @property
+        def name(self) -> Optional[str]: ...
+        @property
+        def stream_key(self) -> Optional[str]: ...
+        @property
+        def public(self) -> Optional[bool]: ...
+        @property
+        def assets(self) -> Optional[LiveStreamAssets]: ...
+        @property
+        def player_id(self) -> Optional[str]: ...
+        @property
+        def broadcasting(self) -> Optional[bool]: ...
+        @property
+        def created_at(self) -> Optional[datetime]: ...
+        @property
+        def updated_at(self) -> Optional[datetime]: ...
         def __init__(
             self,
             *,
@@ -80,3 +56,46 @@ class LiveStream(Model):
             created_at: datetime = ...,
             updated_at: datetime = ...,
         ) -> None: ...
+    else:
+        live_stream_id = field(
+            "liveStreamId",
+            str,
+            required=True,
+            description="The unique identifier for the live stream.",
+        )
+        restreams = field(
+            "restreams",
+            "restreams_response_object.RestreamsResponseObject",
+            many=True,
+            required=True,
+            description="Returns the list of restream destinations.",
+        )
+        name = field("name", str, description="The name of your live stream.")
+        stream_key = field(
+            "streamKey",
+            str,
+            secret=True,
+            description="The unique, private stream key that you use to begin streaming.",
+        )
+        public = field(
+            "public",
+            bool,
+            description="Whether your video can be viewed by everyone, or requires authentication to see it.",
+        )
+        assets = field("assets", "live_stream_assets.LiveStreamAssets")
+        player_id = field("playerId", str, description="The unique identifier for the player.")
+        broadcasting = field(
+            "broadcasting",
+            bool,
+            description="Whether or not you are broadcasting the live video you recorded for others to see.",
+        )
+        created_at = field(
+            "createdAt",
+            datetime,
+            description="When the player was created, presented in ATOM UTC format.",
+        )
+        updated_at = field(
+            "updatedAt",
+            datetime,
+            description="When the player was last updated, presented in ATOM UTC format.",
+        )

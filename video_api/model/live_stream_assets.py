@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class LiveStreamAssets(Model):
@@ -16,23 +16,16 @@ class LiveStreamAssets(Model):
 
     __slots__ = ()
 
-    hls: Final[Optional[str]] = field(
-        "hls", str, description="The http live streaming (HLS) link for your live video stream."
-    )
-    iframe: Final[Optional[str]] = field(
-        "iframe",
-        str,
-        description="The embed code for the iframe containing your live video stream.",
-    )
-    player: Final[Optional[str]] = field(
-        "player", str, description="A link to the video player that is playing your live stream."
-    )
-    thumbnail: Final[Optional[str]] = field(
-        "thumbnail", str, description="A link to the thumbnail for your video."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def hls(self) -> Optional[str]: ...
+        @property
+        def iframe(self) -> Optional[str]: ...
+        @property
+        def player(self) -> Optional[str]: ...
+        @property
+        def thumbnail(self) -> Optional[str]: ...
         def __init__(
             self,
             *,
@@ -41,3 +34,18 @@ class LiveStreamAssets(Model):
             player: str = ...,
             thumbnail: str = ...,
         ) -> None: ...
+    else:
+        hls = field(
+            "hls", str, description="The http live streaming (HLS) link for your live video stream."
+        )
+        iframe = field(
+            "iframe",
+            str,
+            description="The embed code for the iframe containing your live video stream.",
+        )
+        player = field(
+            "player",
+            str,
+            description="A link to the video player that is playing your live stream.",
+        )
+        thumbnail = field("thumbnail", str, description="A link to the thumbnail for your video.")

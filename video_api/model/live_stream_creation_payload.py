@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from .restreams_request_object import RestreamsRequestObject
 
@@ -18,26 +18,16 @@ class LiveStreamCreationPayload(Model):
 
     __slots__ = ()
 
-    name: Final[str] = field(
-        "name", str, required=True, description="Add a name for your live stream here."
-    )
-    public: Final[Optional[bool]] = field(
-        "public",
-        bool,
-        description="Whether your video can be viewed by everyone, or requires authentication to see it.",
-    )
-    player_id: Final[Optional[str]] = field(
-        "playerId", str, description="The unique identifier for the player."
-    )
-    restreams: Final[Optional[Tuple[RestreamsRequestObject, ...]]] = field(
-        "restreams",
-        "restreams_request_object.RestreamsRequestObject",
-        many=True,
-        description="Use this parameter to add, edit, or remove `RTMPS` or `RTMP` services where you want to restream a live…",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def name(self) -> str: ...
+        @property
+        def public(self) -> Optional[bool]: ...
+        @property
+        def player_id(self) -> Optional[str]: ...
+        @property
+        def restreams(self) -> Optional[Tuple[RestreamsRequestObject, ...]]: ...
         def __init__(
             self,
             *,
@@ -46,3 +36,19 @@ class LiveStreamCreationPayload(Model):
             player_id: str = ...,
             restreams: Sequence[RestreamsRequestObject] = ...,
         ) -> None: ...
+    else:
+        name = field(
+            "name", str, required=True, description="Add a name for your live stream here."
+        )
+        public = field(
+            "public",
+            bool,
+            description="Whether your video can be viewed by everyone, or requires authentication to see it.",
+        )
+        player_id = field("playerId", str, description="The unique identifier for the player.")
+        restreams = field(
+            "restreams",
+            "restreams_request_object.RestreamsRequestObject",
+            many=True,
+            description="Use this parameter to add, edit, or remove `RTMPS` or `RTMP` services where you want to restream a live…",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Sequence, Tuple
+    from typing import Sequence, Tuple
 
     from .live_stream import LiveStream
     from .pagination import Pagination
@@ -19,16 +19,18 @@ class LiveStreamListResponse(Model):
 
     __slots__ = ()
 
-    data: Final[Tuple[LiveStream, ...]] = field(
-        "data", "live_stream.LiveStream", many=True, required=True
-    )
-    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
-
     if TYPE_CHECKING:
 
+        @property
+        def data(self) -> Tuple[LiveStream, ...]: ...
+        @property
+        def pagination(self) -> Pagination: ...
         def __init__(
             self,
             *,
             data: Sequence[LiveStream],
             pagination: Pagination,
         ) -> None: ...
+    else:
+        data = field("data", "live_stream.LiveStream", many=True, required=True)
+        pagination = field("pagination", "pagination.Pagination", required=True)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from .restreams_request_object import RestreamsRequestObject
 
@@ -18,28 +18,16 @@ class LiveStreamUpdatePayload(Model):
 
     __slots__ = ()
 
-    name: Final[Optional[str]] = field(
-        "name", str, description="The name you want to use for your live stream."
-    )
-    public: Final[Optional[bool]] = field(
-        "public",
-        bool,
-        description="Whether your video can be viewed by everyone, or requires authentication to see it.",
-    )
-    player_id: Final[Optional[str]] = field(
-        "playerId",
-        str,
-        description="The unique ID for the player associated with a live stream that you want to update.",
-    )
-    restreams: Final[Optional[Tuple[RestreamsRequestObject, ...]]] = field(
-        "restreams",
-        "restreams_request_object.RestreamsRequestObject",
-        many=True,
-        description="Use this parameter to add, edit, or remove `RTMPS` or `RTMP` services where you want to restream a live…",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def name(self) -> Optional[str]: ...
+        @property
+        def public(self) -> Optional[bool]: ...
+        @property
+        def player_id(self) -> Optional[str]: ...
+        @property
+        def restreams(self) -> Optional[Tuple[RestreamsRequestObject, ...]]: ...
         def __init__(
             self,
             *,
@@ -48,3 +36,21 @@ class LiveStreamUpdatePayload(Model):
             player_id: str = ...,
             restreams: Sequence[RestreamsRequestObject] = ...,
         ) -> None: ...
+    else:
+        name = field("name", str, description="The name you want to use for your live stream.")
+        public = field(
+            "public",
+            bool,
+            description="Whether your video can be viewed by everyone, or requires authentication to see it.",
+        )
+        player_id = field(
+            "playerId",
+            str,
+            description="The unique ID for the player associated with a live stream that you want to update.",
+        )
+        restreams = field(
+            "restreams",
+            "restreams_request_object.RestreamsRequestObject",
+            many=True,
+            description="Use this parameter to add, edit, or remove `RTMPS` or `RTMP` services where you want to restream a live…",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class Metadata(Model):
@@ -16,18 +16,18 @@ class Metadata(Model):
 
     __slots__ = ()
 
-    key: Final[Optional[str]] = field(
-        "key", str, description="The constant that defines the data set."
-    )
-    value: Final[Optional[str]] = field(
-        "value", str, description="A variable which belongs to the data set."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def key(self) -> Optional[str]: ...
+        @property
+        def value(self) -> Optional[str]: ...
         def __init__(
             self,
             *,
             key: str = ...,
             value: str = ...,
         ) -> None: ...
+    else:
+        key = field("key", str, description="The constant that defines the data set.")
+        value = field("value", str, description="A variable which belongs to the data set.")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class Model403ErrorSchema(Model):
@@ -16,19 +16,16 @@ class Model403ErrorSchema(Model):
 
     __slots__ = ()
 
-    type: Final[Optional[str]] = field(
-        "type", str, description="A link to the error documentation."
-    )
-    title: Final[Optional[str]] = field(
-        "title", str, description="A description of the error that occurred."
-    )
-    name: Final[Optional[str]] = field(
-        "name", str, nullable=True, description="The name of the parameter that caused the error."
-    )
-    status: Final[Optional[int]] = field("status", int, description="The HTTP status code.")
-
     if TYPE_CHECKING:
 
+        @property
+        def type(self) -> Optional[str]: ...
+        @property
+        def title(self) -> Optional[str]: ...
+        @property
+        def name(self) -> Optional[str]: ...
+        @property
+        def status(self) -> Optional[int]: ...
         def __init__(
             self,
             *,
@@ -37,3 +34,13 @@ class Model403ErrorSchema(Model):
             name: Optional[str] = ...,
             status: int = ...,
         ) -> None: ...
+    else:
+        type = field("type", str, description="A link to the error documentation.")
+        title = field("title", str, description="A description of the error that occurred.")
+        name = field(
+            "name",
+            str,
+            nullable=True,
+            description="The name of the parameter that caused the error.",
+        )
+        status = field("status", int, description="The HTTP status code.")

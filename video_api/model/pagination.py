@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from .pagination_link import PaginationLink
 
@@ -18,27 +18,20 @@ class Pagination(Model):
 
     __slots__ = ()
 
-    links: Final[Tuple[PaginationLink, ...]] = field(
-        "links", "pagination_link.PaginationLink", many=True, required=True
-    )
-    items_total: Final[Optional[int]] = field(
-        "itemsTotal", int, description="Total number of items that exist."
-    )
-    pages_total: Final[Optional[int]] = field(
-        "pagesTotal", int, description="Number of items listed in the current page."
-    )
-    page_size: Final[Optional[int]] = field(
-        "pageSize", int, description="Maximum number of item per page."
-    )
-    current_page: Final[Optional[int]] = field(
-        "currentPage", int, description="The current page index."
-    )
-    current_page_items: Final[Optional[int]] = field(
-        "currentPageItems", int, description="The number of items on the current page."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def links(self) -> Tuple[PaginationLink, ...]: ...
+        @property
+        def items_total(self) -> Optional[int]: ...
+        @property
+        def pages_total(self) -> Optional[int]: ...
+        @property
+        def page_size(self) -> Optional[int]: ...
+        @property
+        def current_page(self) -> Optional[int]: ...
+        @property
+        def current_page_items(self) -> Optional[int]: ...
         def __init__(
             self,
             *,
@@ -49,3 +42,14 @@ class Pagination(Model):
             current_page: int = ...,
             current_page_items: int = ...,
         ) -> None: ...
+    else:
+        links = field("links", "pagination_link.PaginationLink", many=True, required=True)
+        items_total = field("itemsTotal", int, description="Total number of items that exist.")
+        pages_total = field(
+            "pagesTotal", int, description="Number of items listed in the current page."
+        )
+        page_size = field("pageSize", int, description="Maximum number of item per page.")
+        current_page = field("currentPage", int, description="The current page index.")
+        current_page_items = field(
+            "currentPageItems", int, description="The number of items on the current page."
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class PaginationLink(Model):
@@ -16,14 +16,18 @@ class PaginationLink(Model):
 
     __slots__ = ()
 
-    rel: Final[Optional[str]] = field("rel", str)
-    uri: Final[Optional[str]] = field("uri", str)
-
     if TYPE_CHECKING:
 
+        @property
+        def rel(self) -> Optional[str]: ...
+        @property
+        def uri(self) -> Optional[str]: ...
         def __init__(
             self,
             *,
             rel: str = ...,
             uri: str = ...,
         ) -> None: ...
+    else:
+        rel = field("rel", str)
+        uri = field("uri", str)

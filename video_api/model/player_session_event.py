@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class PlayerSessionEvent(Model):
@@ -17,20 +17,18 @@ class PlayerSessionEvent(Model):
 
     __slots__ = ()
 
-    type: Final[Optional[str]] = field(
-        "type",
-        str,
-        description="Possible values are: ready, play, pause, resume, seek.backward, seek.forward, end",
-    )
-    emitted_at: Final[Optional[datetime]] = field(
-        "emittedAt", datetime, description="When an event occurred, presented in ATOM UTC format."
-    )
-    at: Final[Optional[int]] = field("at", int)
-    _from: Final[Optional[int]] = field("from", int)
-    to: Final[Optional[int]] = field("to", int)
-
     if TYPE_CHECKING:
 
+        @property
+        def type(self) -> Optional[str]: ...
+        @property
+        def emitted_at(self) -> Optional[datetime]: ...
+        @property
+        def at(self) -> Optional[int]: ...
+        @property
+        def _from(self) -> Optional[int]: ...
+        @property
+        def to(self) -> Optional[int]: ...
         def __init__(
             self,
             *,
@@ -40,3 +38,17 @@ class PlayerSessionEvent(Model):
             _from: int = ...,
             to: int = ...,
         ) -> None: ...
+    else:
+        type = field(
+            "type",
+            str,
+            description="Possible values are: ready, play, pause, resume, seek.backward, seek.forward, end",
+        )
+        emitted_at = field(
+            "emittedAt",
+            datetime,
+            description="When an event occurred, presented in ATOM UTC format.",
+        )
+        at = field("at", int)
+        _from = field("from", int)
+        to = field("to", int)

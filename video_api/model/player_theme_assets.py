@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class PlayerThemeAssets(Model):
@@ -16,18 +16,20 @@ class PlayerThemeAssets(Model):
 
     __slots__ = ()
 
-    logo: Final[Optional[str]] = field(
-        "logo", str, description="The name of the file containing the logo you want to use."
-    )
-    link: Final[Optional[str]] = field(
-        "link", str, description="The path to the file containing your logo."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def logo(self) -> Optional[str]: ...
+        @property
+        def link(self) -> Optional[str]: ...
         def __init__(
             self,
             *,
             logo: str = ...,
             link: str = ...,
         ) -> None: ...
+    else:
+        logo = field(
+            "logo", str, description="The name of the file containing the logo you want to use."
+        )
+        link = field("link", str, description="The path to the file containing your logo.")

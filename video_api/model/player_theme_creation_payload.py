@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class PlayerThemeCreationPayload(Model):
@@ -16,55 +16,40 @@ class PlayerThemeCreationPayload(Model):
 
     __slots__ = ()
 
-    name: Final[Optional[str]] = field(
-        "name", str, description="Add a name for your player theme here."
-    )
-    text: Final[Optional[str]] = field("text", str, description="RGBA color for timer text.")
-    link: Final[Optional[str]] = field("link", str, description="RGBA color for all controls.")
-    link_hover: Final[Optional[str]] = field(
-        "linkHover", str, description="RGBA color for all controls when hovered."
-    )
-    link_active: Final[Optional[str]] = field(
-        "linkActive", str, description="RGBA color for the play button when hovered."
-    )
-    track_played: Final[Optional[str]] = field(
-        "trackPlayed", str, description="RGBA color playback bar: played content."
-    )
-    track_unplayed: Final[Optional[str]] = field(
-        "trackUnplayed",
-        str,
-        description="RGBA color playback bar: downloaded but unplayed (buffered) content.",
-    )
-    track_background: Final[Optional[str]] = field(
-        "trackBackground", str, description="RGBA color playback bar: background."
-    )
-    background_top: Final[Optional[str]] = field(
-        "backgroundTop", str, description="RGBA color: top 50% of background."
-    )
-    background_bottom: Final[Optional[str]] = field(
-        "backgroundBottom", str, description="RGBA color: bottom 50% of background."
-    )
-    background_text: Final[Optional[str]] = field(
-        "backgroundText", str, description="RGBA color for title text."
-    )
-    enable_api: Final[Optional[bool]] = field(
-        "enableApi", bool, default=True, description="enable/disable player SDK access."
-    )
-    enable_controls: Final[Optional[bool]] = field(
-        "enableControls", bool, default=True, description="enable/disable player controls."
-    )
-    force_autoplay: Final[Optional[bool]] = field(
-        "forceAutoplay", bool, default=False, description="enable/disable player autoplay."
-    )
-    hide_title: Final[Optional[bool]] = field(
-        "hideTitle", bool, default=False, description="enable/disable title."
-    )
-    force_loop: Final[Optional[bool]] = field(
-        "forceLoop", bool, default=False, description="enable/disable looping."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def name(self) -> Optional[str]: ...
+        @property
+        def text(self) -> Optional[str]: ...
+        @property
+        def link(self) -> Optional[str]: ...
+        @property
+        def link_hover(self) -> Optional[str]: ...
+        @property
+        def link_active(self) -> Optional[str]: ...
+        @property
+        def track_played(self) -> Optional[str]: ...
+        @property
+        def track_unplayed(self) -> Optional[str]: ...
+        @property
+        def track_background(self) -> Optional[str]: ...
+        @property
+        def background_top(self) -> Optional[str]: ...
+        @property
+        def background_bottom(self) -> Optional[str]: ...
+        @property
+        def background_text(self) -> Optional[str]: ...
+        @property
+        def enable_api(self) -> Optional[bool]: ...
+        @property
+        def enable_controls(self) -> Optional[bool]: ...
+        @property
+        def force_autoplay(self) -> Optional[bool]: ...
+        @property
+        def hide_title(self) -> Optional[bool]: ...
+        @property
+        def force_loop(self) -> Optional[bool]: ...
         def __init__(
             self,
             *,
@@ -85,3 +70,42 @@ class PlayerThemeCreationPayload(Model):
             hide_title: bool = ...,
             force_loop: bool = ...,
         ) -> None: ...
+    else:
+        name = field("name", str, description="Add a name for your player theme here.")
+        text = field("text", str, description="RGBA color for timer text.")
+        link = field("link", str, description="RGBA color for all controls.")
+        link_hover = field(
+            "linkHover", str, description="RGBA color for all controls when hovered."
+        )
+        link_active = field(
+            "linkActive", str, description="RGBA color for the play button when hovered."
+        )
+        track_played = field(
+            "trackPlayed", str, description="RGBA color playback bar: played content."
+        )
+        track_unplayed = field(
+            "trackUnplayed",
+            str,
+            description="RGBA color playback bar: downloaded but unplayed (buffered) content.",
+        )
+        track_background = field(
+            "trackBackground", str, description="RGBA color playback bar: background."
+        )
+        background_top = field(
+            "backgroundTop", str, description="RGBA color: top 50% of background."
+        )
+        background_bottom = field(
+            "backgroundBottom", str, description="RGBA color: bottom 50% of background."
+        )
+        background_text = field("backgroundText", str, description="RGBA color for title text.")
+        enable_api = field(
+            "enableApi", bool, default=True, description="enable/disable player SDK access."
+        )
+        enable_controls = field(
+            "enableControls", bool, default=True, description="enable/disable player controls."
+        )
+        force_autoplay = field(
+            "forceAutoplay", bool, default=False, description="enable/disable player autoplay."
+        )
+        hide_title = field("hideTitle", bool, default=False, description="enable/disable title.")
+        force_loop = field("forceLoop", bool, default=False, description="enable/disable looping.")

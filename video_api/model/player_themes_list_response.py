@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Sequence, Tuple
+    from typing import Sequence, Tuple
 
     from .pagination import Pagination
     from .player_theme import PlayerTheme
@@ -19,16 +19,18 @@ class PlayerThemesListResponse(Model):
 
     __slots__ = ()
 
-    data: Final[Tuple[PlayerTheme, ...]] = field(
-        "data", "player_theme.PlayerTheme", many=True, required=True
-    )
-    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
-
     if TYPE_CHECKING:
 
+        @property
+        def data(self) -> Tuple[PlayerTheme, ...]: ...
+        @property
+        def pagination(self) -> Pagination: ...
         def __init__(
             self,
             *,
             data: Sequence[PlayerTheme],
             pagination: Pagination,
         ) -> None: ...
+    else:
+        data = field("data", "player_theme.PlayerTheme", many=True, required=True)
+        pagination = field("pagination", "pagination.Pagination", required=True)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
     from typing_extensions import Literal
 
@@ -18,24 +18,16 @@ class Quality(Model):
 
     __slots__ = ()
 
-    type: Final[Optional[Literal["hls", "mp4"]]] = field(
-        "type", str, enum=("hls", "mp4"), description="The type of video (hls or mp4)."
-    )
-    quality: Final[Optional[Literal["240p", "360p", "480p", "720p", "1080p", "2160p"]]] = field(
-        "quality",
-        str,
-        enum=("240p", "360p", "480p", "720p", "1080p", "2160p"),
-        description="The quality of the video you have, in pixels.",
-    )
-    status: Final[Optional[Literal["waiting", "encoding", "encoded", "failed"]]] = field(
-        "status",
-        str,
-        enum=("waiting", "encoding", "encoded", "failed"),
-        description="The status of your video.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def type(self) -> Optional[Literal["hls", "mp4"]]: ...
+        @property
+        def quality(
+            self,
+        ) -> Optional[Literal["240p", "360p", "480p", "720p", "1080p", "2160p"]]: ...
+        @property
+        def status(self) -> Optional[Literal["waiting", "encoding", "encoded", "failed"]]: ...
         def __init__(
             self,
             *,
@@ -43,3 +35,19 @@ class Quality(Model):
             quality: Literal["240p", "360p", "480p", "720p", "1080p", "2160p"] = ...,
             status: Literal["waiting", "encoding", "encoded", "failed"] = ...,
         ) -> None: ...
+    else:
+        type = field(
+            "type", str, enum=("hls", "mp4"), description="The type of video (hls or mp4)."
+        )
+        quality = field(
+            "quality",
+            str,
+            enum=("240p", "360p", "480p", "720p", "1080p", "2160p"),
+            description="The quality of the video you have, in pixels.",
+        )
+        status = field(
+            "status",
+            str,
+            enum=("waiting", "encoding", "encoded", "failed"),
+            description="The status of your video.",
+        )

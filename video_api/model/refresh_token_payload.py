@@ -7,27 +7,26 @@ from typing import TYPE_CHECKING
 
 from ..schemas import Model, field
 
-if TYPE_CHECKING:
-    from typing import Final
-
 
 class RefreshTokenPayload(Model):
     """RefreshTokenPayload: RefreshToken"""
 
     __slots__ = ()
 
-    refresh_token: Final[str] = field(
-        "refreshToken",
-        str,
-        required=True,
-        secret=True,
-        description="The refresh token is either the first refresh token you received when you authenticated with the…",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def refresh_token(self) -> str: ...
         def __init__(
             self,
             *,
             refresh_token: str,
         ) -> None: ...
+    else:
+        refresh_token = field(
+            "refreshToken",
+            str,
+            required=True,
+            secret=True,
+            description="The refresh token is either the first refresh token you received when you authenticated with the…",
+        )

@@ -7,37 +7,20 @@ from typing import TYPE_CHECKING
 
 from ..schemas import Model, field
 
-if TYPE_CHECKING:
-    from typing import Final
-
 
 class RestreamsRequestObject(Model):
     """RestreamsRequestObject: Adding restream destinations is optional."""
 
     __slots__ = ()
 
-    name: Final[str] = field(
-        "name",
-        str,
-        required=True,
-        description="Use this parameter to define a name for the restream destination.",
-    )
-    server_url: Final[str] = field(
-        "serverUrl",
-        str,
-        required=True,
-        description="Use this parameter to set the `RTMPS` or `RTMP` server URL of the restream destination.",
-    )
-    stream_key: Final[str] = field(
-        "streamKey",
-        str,
-        required=True,
-        secret=True,
-        description="Use this parameter to provide the unique key of the live stream that you want to restream.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def name(self) -> str: ...
+        @property
+        def server_url(self) -> str: ...
+        @property
+        def stream_key(self) -> str: ...
         def __init__(
             self,
             *,
@@ -45,3 +28,23 @@ class RestreamsRequestObject(Model):
             server_url: str,
             stream_key: str,
         ) -> None: ...
+    else:
+        name = field(
+            "name",
+            str,
+            required=True,
+            description="Use this parameter to define a name for the restream destination.",
+        )
+        server_url = field(
+            "serverUrl",
+            str,
+            required=True,
+            description="Use this parameter to set the `RTMPS` or `RTMP` server URL of the restream destination.",
+        )
+        stream_key = field(
+            "streamKey",
+            str,
+            required=True,
+            secret=True,
+            description="Use this parameter to provide the unique key of the live stream that you want to restream.",
+        )

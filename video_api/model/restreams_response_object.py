@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class RestreamsResponseObject(Model):
@@ -16,21 +16,14 @@ class RestreamsResponseObject(Model):
 
     __slots__ = ()
 
-    name: Final[Optional[str]] = field(
-        "name", str, description="Returns the name of a restream destination."
-    )
-    server_url: Final[Optional[str]] = field(
-        "serverUrl", str, description="Returns the server URL of a restream destination."
-    )
-    stream_key: Final[Optional[str]] = field(
-        "streamKey",
-        str,
-        secret=True,
-        description="Returns the unique key of the live stream that is set up for restreaming.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def name(self) -> Optional[str]: ...
+        @property
+        def server_url(self) -> Optional[str]: ...
+        @property
+        def stream_key(self) -> Optional[str]: ...
         def __init__(
             self,
             *,
@@ -38,3 +31,14 @@ class RestreamsResponseObject(Model):
             server_url: str = ...,
             stream_key: str = ...,
         ) -> None: ...
+    else:
+        name = field("name", str, description="Returns the name of a restream destination.")
+        server_url = field(
+            "serverUrl", str, description="Returns the server URL of a restream destination."
+        )
+        stream_key = field(
+            "streamKey",
+            str,
+            secret=True,
+            description="Returns the unique key of the live stream that is set up for restreaming.",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Sequence, Tuple
+    from typing import Sequence, Tuple
 
     from .pagination import Pagination
     from .summary import Summary
@@ -19,20 +19,24 @@ class SummariesListResponse(Model):
 
     __slots__ = ()
 
-    data: Final[Tuple[Summary, ...]] = field(
-        "data",
-        "summary.Summary",
-        many=True,
-        required=True,
-        description="An array of summary objects.",
-    )
-    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
-
     if TYPE_CHECKING:
 
+        @property
+        def data(self) -> Tuple[Summary, ...]: ...
+        @property
+        def pagination(self) -> Pagination: ...
         def __init__(
             self,
             *,
             data: Sequence[Summary],
             pagination: Pagination,
         ) -> None: ...
+    else:
+        data = field(
+            "data",
+            "summary.Summary",
+            many=True,
+            required=True,
+            description="An array of summary objects.",
+        )
+        pagination = field("pagination", "pagination.Pagination", required=True)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
     from typing_extensions import Literal
 
@@ -19,39 +19,22 @@ class Summary(Model):
 
     __slots__ = ()
 
-    summary_id: Final[Optional[str]] = field(
-        "summaryId", str, description="The unique identifier of the summary object."
-    )
-    created_at: Final[Optional[datetime]] = field(
-        "createdAt",
-        datetime,
-        description="Returns the date and time when the summary was created in ATOM date-time format.",
-    )
-    updated_at: Final[Optional[datetime]] = field(
-        "updatedAt",
-        datetime,
-        description="Returns the date and time when the summary was last updated in ATOM date-time format.",
-    )
-    video_id: Final[Optional[str]] = field(
-        "videoId", str, description="The unique identifier of the video object."
-    )
-    origin: Final[Optional[Literal["api", "auto"]]] = field(
-        "origin",
-        str,
-        enum=("api", "auto"),
-        description="Returns the origin of how the summary was created.",
-    )
-    source_status: Final[
-        Optional[Literal["missing", "waiting", "failed", "completed", "unprocessable"]]
-    ] = field(
-        "sourceStatus",
-        str,
-        enum=("missing", "waiting", "failed", "completed", "unprocessable"),
-        description="Returns the current status of summary generation.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def summary_id(self) -> Optional[str]: ...
+        @property
+        def created_at(self) -> Optional[datetime]: ...
+        @property
+        def updated_at(self) -> Optional[datetime]: ...
+        @property
+        def video_id(self) -> Optional[str]: ...
+        @property
+        def origin(self) -> Optional[Literal["api", "auto"]]: ...
+        @property
+        def source_status(
+            self,
+        ) -> Optional[Literal["missing", "waiting", "failed", "completed", "unprocessable"]]: ...
         def __init__(
             self,
             *,
@@ -64,3 +47,30 @@ class Summary(Model):
                 "missing", "waiting", "failed", "completed", "unprocessable"
             ] = ...,
         ) -> None: ...
+    else:
+        summary_id = field(
+            "summaryId", str, description="The unique identifier of the summary object."
+        )
+        created_at = field(
+            "createdAt",
+            datetime,
+            description="Returns the date and time when the summary was created in ATOM date-time format.",
+        )
+        updated_at = field(
+            "updatedAt",
+            datetime,
+            description="Returns the date and time when the summary was last updated in ATOM date-time format.",
+        )
+        video_id = field("videoId", str, description="The unique identifier of the video object.")
+        origin = field(
+            "origin",
+            str,
+            enum=("api", "auto"),
+            description="Returns the origin of how the summary was created.",
+        )
+        source_status = field(
+            "sourceStatus",
+            str,
+            enum=("missing", "waiting", "failed", "completed", "unprocessable"),
+            description="Returns the current status of summary generation.",
+        )

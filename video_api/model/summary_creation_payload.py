@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -18,25 +18,14 @@ class SummaryCreationPayload(Model):
 
     __slots__ = ()
 
-    video_id: Final[str] = field(
-        "videoId", str, required=True, description="Create a summary of a video using the video ID."
-    )
-    origin: Final[Optional[Literal["auto"]]] = field(
-        "origin",
-        str,
-        enum=("auto",),
-        description="Use this parameter to define how the API generates the summary.",
-    )
-    attributes: Final[Optional[Tuple[Literal["abstract", "takeaways"], ...]]] = field(
-        "attributes",
-        str,
-        many=True,
-        enum=("abstract", "takeaways"),
-        description="Use this parameter to define the elements of a summary that you want to generate.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def video_id(self) -> str: ...
+        @property
+        def origin(self) -> Optional[Literal["auto"]]: ...
+        @property
+        def attributes(self) -> Optional[Tuple[Literal["abstract", "takeaways"], ...]]: ...
         def __init__(
             self,
             *,
@@ -44,3 +33,23 @@ class SummaryCreationPayload(Model):
             origin: Literal["auto"] = ...,
             attributes: Sequence[Literal["abstract", "takeaways"]] = ...,
         ) -> None: ...
+    else:
+        video_id = field(
+            "videoId",
+            str,
+            required=True,
+            description="Create a summary of a video using the video ID.",
+        )
+        origin = field(
+            "origin",
+            str,
+            enum=("auto",),
+            description="Use this parameter to define how the API generates the summary.",
+        )
+        attributes = field(
+            "attributes",
+            str,
+            many=True,
+            enum=("abstract", "takeaways"),
+            description="Use this parameter to define the elements of a summary that you want to generate.",
+        )

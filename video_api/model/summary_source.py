@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
 
 class SummarySource(Model):
@@ -16,21 +16,25 @@ class SummarySource(Model):
 
     __slots__ = ()
 
-    abstract: Final[Optional[str]] = field(
-        "abstract", str, description="A short outline of the contents of the video."
-    )
-    takeaways: Final[Optional[Tuple[str, ...]]] = field(
-        "takeaways",
-        str,
-        many=True,
-        description="A list of 3 key points from the video, in chronological order.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def abstract(self) -> Optional[str]: ...
+        @property
+        def takeaways(self) -> Optional[Tuple[str, ...]]: ...
         def __init__(
             self,
             *,
             abstract: str = ...,
             takeaways: Sequence[str] = ...,
         ) -> None: ...
+    else:
+        abstract = field(
+            "abstract", str, description="A short outline of the contents of the video."
+        )
+        takeaways = field(
+            "takeaways",
+            str,
+            many=True,
+            description="A list of 3 key points from the video, in chronological order.",
+        )

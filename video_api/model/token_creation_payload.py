@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class TokenCreationPayload(Model):
@@ -16,14 +16,16 @@ class TokenCreationPayload(Model):
 
     __slots__ = ()
 
-    ttl: Final[Optional[int]] = field(
-        "ttl", int, default=0, description="Time in seconds that the token will be active."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def ttl(self) -> Optional[int]: ...
         def __init__(
             self,
             *,
             ttl: int = ...,
         ) -> None: ...
+    else:
+        ttl = field(
+            "ttl", int, default=0, description="Time in seconds that the token will be active."
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Sequence, Tuple
+    from typing import Sequence, Tuple
 
     from .pagination import Pagination
     from .upload_token import UploadToken
@@ -19,16 +19,18 @@ class TokenListResponse(Model):
 
     __slots__ = ()
 
-    data: Final[Tuple[UploadToken, ...]] = field(
-        "data", "upload_token.UploadToken", many=True, required=True
-    )
-    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
-
     if TYPE_CHECKING:
 
+        @property
+        def data(self) -> Tuple[UploadToken, ...]: ...
+        @property
+        def pagination(self) -> Pagination: ...
         def __init__(
             self,
             *,
             data: Sequence[UploadToken],
             pagination: Pagination,
         ) -> None: ...
+    else:
+        data = field("data", "upload_token.UploadToken", many=True, required=True)
+        pagination = field("pagination", "pagination.Pagination", required=True)

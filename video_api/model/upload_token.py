@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class UploadToken(Model):
@@ -17,29 +17,16 @@ class UploadToken(Model):
 
     __slots__ = ()
 
-    token: Final[Optional[str]] = field(
-        "token",
-        str,
-        secret=True,
-        description="The unique identifier for the token you will use to authenticate an upload.",
-    )
-    ttl: Final[Optional[int]] = field(
-        "ttl", int, description="Time-to-live - how long the upload token is valid for."
-    )
-    created_at: Final[Optional[datetime]] = field(
-        "createdAt",
-        datetime,
-        description="When the token was created, displayed in ATOM UTC format.",
-    )
-    expires_at: Final[Optional[datetime]] = field(
-        "expiresAt",
-        datetime,
-        nullable=True,
-        description="When the token expires, displayed in ATOM UTC format.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def token(self) -> Optional[str]: ...
+        @property
+        def ttl(self) -> Optional[int]: ...
+        @property
+        def created_at(self) -> Optional[datetime]: ...
+        @property
+        def expires_at(self) -> Optional[datetime]: ...
         def __init__(
             self,
             *,
@@ -48,3 +35,24 @@ class UploadToken(Model):
             created_at: datetime = ...,
             expires_at: Optional[datetime] = ...,
         ) -> None: ...
+    else:
+        token = field(
+            "token",
+            str,
+            secret=True,
+            description="The unique identifier for the token you will use to authenticate an upload.",
+        )
+        ttl = field(
+            "ttl", int, description="Time-to-live - how long the upload token is valid for."
+        )
+        created_at = field(
+            "createdAt",
+            datetime,
+            description="When the token was created, displayed in ATOM UTC format.",
+        )
+        expires_at = field(
+            "expiresAt",
+            datetime,
+            nullable=True,
+            description="When the token expires, displayed in ATOM UTC format.",
+        )

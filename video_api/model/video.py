@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -23,82 +23,46 @@ class Video(Model):
 
     __slots__ = ()
 
-    video_id: Final[str] = field(
-        "videoId", str, required=True, description="The unique identifier of the video object."
-    )
-    created_at: Final[Optional[datetime]] = field(
-        "createdAt", datetime, description="When a video was created, presented in ATOM UTC format."
-    )
-    title: Final[Optional[str]] = field("title", str, description="The title of the video content.")
-    description: Final[Optional[str]] = field(
-        "description", str, description="A description for the video content."
-    )
-    published_at: Final[Optional[datetime]] = field(
-        "publishedAt", datetime, description="The date and time the API created the video."
-    )
-    updated_at: Final[Optional[datetime]] = field(
-        "updatedAt", datetime, description="The date and time the video was updated."
-    )
-    discarded_at: Final[Optional[datetime]] = field(
-        "discardedAt",
-        datetime,
-        nullable=True,
-        description="The date and time the video was discarded.",
-    )
-    deletes_at: Final[Optional[datetime]] = field(
-        "deletesAt",
-        datetime,
-        nullable=True,
-        description="The date and time the video will be permanently deleted.",
-    )
-    discarded: Final[Optional[bool]] = field(
-        "discarded",
-        bool,
-        description="Returns `true` for videos you discarded when you have the Video Restore feature enabled.",
-    )
-    language: Final[Optional[str]] = field(
-        "language",
-        str,
-        description="Returns the language of a video in [IETF language tag](https://en.wikipedia.org/wiki/IETF_language_tag)…",
-    )
-    language_origin: Final[Optional[Literal["api", "auto"]]] = field(
-        "languageOrigin",
-        str,
-        nullable=True,
-        enum=("api", "auto"),
-        description="Returns the origin of the last update on the video's `language` attribute.",
-    )
-    tags: Final[Optional[Tuple[str, ...]]] = field(
-        "tags",
-        str,
-        many=True,
-        description="One array of tags (each tag is a string) in order to categorize a video.",
-    )
-    metadata: Final[Optional[Tuple[Metadata, ...]]] = field(
-        "metadata",
-        "metadata.Metadata",
-        many=True,
-        description="Metadata you can use to categorise and filter videos.",
-    )
-    source: Final[Optional[VideoSource]] = field("source", "video_source.VideoSource")
-    assets: Final[Optional[VideoAssets]] = field("assets", "video_assets.VideoAssets")
-    player_id: Final[Optional[str]] = field(
-        "playerId", str, description="The id of the player that will be applied on the video."
-    )
-    public: Final[Optional[bool]] = field(
-        "public",
-        bool,
-        description="Defines if the content is publicly reachable or if a unique token is needed for each play session.",
-    )
-    panoramic: Final[Optional[bool]] = field(
-        "panoramic", bool, description="Defines if video is panoramic."
-    )
-    mp4_support: Final[Optional[bool]] = field(
-        "mp4Support", bool, description="This lets you know whether mp4 is supported."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def video_id(self) -> str: ...
+        @property
+        def created_at(self) -> Optional[datetime]: ...
+        @property
+        def title(self) -> Optional[str]: ...
+        @property
+        def description(self) -> Optional[str]: ...
+        @property
+        def published_at(self) -> Optional[datetime]: ...
+        @property
+        def updated_at(self) -> Optional[datetime]: ...
+        @property
+        def discarded_at(self) -> Optional[datetime]: ...
+        @property
+        def deletes_at(self) -> Optional[datetime]: ...
+        @property
+        def discarded(self) -> Optional[bool]: ...
+        @property
+        def language(self) -> Optional[str]: ...
+        @property
+        def language_origin(self) -> Optional[Literal["api", "auto"]]: ...
+        @property
+        def tags(self) -> Optional[Tuple[str, ...]]: ...
+        @property
+        def metadata(self) -> Optional[Tuple[Metadata, ...]]: ...
+        @property
+        def source(self) -> Optional[VideoSource]: ...
+        @property
+        def assets(self) -> Optional[VideoAssets]: ...
+        @property
+        def player_id(self) -> Optional[str]: ...
+        @property
+        def public(self) -> Optional[bool]: ...
+        @property
+        def panoramic(self) -> Optional[bool]: ...
+        @property
+        def mp4_support(self) -> Optional[bool]: ...
         def __init__(
             self,
             *,
@@ -122,3 +86,75 @@ class Video(Model):
             panoramic: bool = ...,
             mp4_support: bool = ...,
         ) -> None: ...
+    else:
+        video_id = field(
+            "videoId", str, required=True, description="The unique identifier of the video object."
+        )
+        created_at = field(
+            "createdAt",
+            datetime,
+            description="When a video was created, presented in ATOM UTC format.",
+        )
+        title = field("title", str, description="The title of the video content.")
+        description = field("description", str, description="A description for the video content.")
+        published_at = field(
+            "publishedAt", datetime, description="The date and time the API created the video."
+        )
+        updated_at = field(
+            "updatedAt", datetime, description="The date and time the video was updated."
+        )
+        discarded_at = field(
+            "discardedAt",
+            datetime,
+            nullable=True,
+            description="The date and time the video was discarded.",
+        )
+        deletes_at = field(
+            "deletesAt",
+            datetime,
+            nullable=True,
+            description="The date and time the video will be permanently deleted.",
+        )
+        discarded = field(
+            "discarded",
+            bool,
+            description="Returns `true` for videos you discarded when you have the Video Restore feature enabled.",
+        )
+        language = field(
+            "language",
+            str,
+            description="Returns the language of a video in [IETF language tag](https://en.wikipedia.org/wiki/IETF_language_tag)…",
+        )
+        language_origin = field(
+            "languageOrigin",
+            str,
+            nullable=True,
+            enum=("api", "auto"),
+            description="Returns the origin of the last update on the video's `language` attribute.",
+        )
+        tags = field(
+            "tags",
+            str,
+            many=True,
+            description="One array of tags (each tag is a string) in order to categorize a video.",
+        )
+        metadata = field(
+            "metadata",
+            "metadata.Metadata",
+            many=True,
+            description="Metadata you can use to categorise and filter videos.",
+        )
+        source = field("source", "video_source.VideoSource")
+        assets = field("assets", "video_assets.VideoAssets")
+        player_id = field(
+            "playerId", str, description="The id of the player that will be applied on the video."
+        )
+        public = field(
+            "public",
+            bool,
+            description="Defines if the content is publicly reachable or if a unique token is needed for each play session.",
+        )
+        panoramic = field("panoramic", bool, description="Defines if video is panoramic.")
+        mp4_support = field(
+            "mp4Support", bool, description="This lets you know whether mp4 is supported."
+        )

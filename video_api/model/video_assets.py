@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class VideoAssets(Model):
@@ -16,18 +16,18 @@ class VideoAssets(Model):
 
     __slots__ = ()
 
-    hls: Final[Optional[str]] = field("hls", str, description="This is the manifest URL.")
-    iframe: Final[Optional[str]] = field(
-        "iframe", str, description="Code to use video from a third party website"
-    )
-    player: Final[Optional[str]] = field("player", str, description="Raw url of the player.")
-    thumbnail: Final[Optional[str]] = field("thumbnail", str, description="Poster of the video.")
-    mp4: Final[Optional[str]] = field(
-        "mp4", str, description="Available only if mp4Support is enabled."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def hls(self) -> Optional[str]: ...
+        @property
+        def iframe(self) -> Optional[str]: ...
+        @property
+        def player(self) -> Optional[str]: ...
+        @property
+        def thumbnail(self) -> Optional[str]: ...
+        @property
+        def mp4(self) -> Optional[str]: ...
         def __init__(
             self,
             *,
@@ -37,3 +37,9 @@ class VideoAssets(Model):
             thumbnail: str = ...,
             mp4: str = ...,
         ) -> None: ...
+    else:
+        hls = field("hls", str, description="This is the manifest URL.")
+        iframe = field("iframe", str, description="Code to use video from a third party website")
+        player = field("player", str, description="Raw url of the player.")
+        thumbnail = field("thumbnail", str, description="Poster of the video.")
+        mp4 = field("mp4", str, description="Available only if mp4Support is enabled.")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class VideoClip(Model):
@@ -16,22 +16,26 @@ class VideoClip(Model):
 
     __slots__ = ()
 
-    start_timecode: Final[Optional[str]] = field(
-        "startTimecode",
-        str,
-        description="The timestamp that defines the beginning of the video clip you want to create.",
-    )
-    end_timecode: Final[Optional[str]] = field(
-        "endTimecode",
-        str,
-        description="The timestamp that defines the end of the video clip you want to create.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def start_timecode(self) -> Optional[str]: ...
+        @property
+        def end_timecode(self) -> Optional[str]: ...
         def __init__(
             self,
             *,
             start_timecode: str = ...,
             end_timecode: str = ...,
         ) -> None: ...
+    else:
+        start_timecode = field(
+            "startTimecode",
+            str,
+            description="The timestamp that defines the beginning of the video clip you want to create.",
+        )
+        end_timecode = field(
+            "endTimecode",
+            str,
+            description="The timestamp that defines the end of the video clip you want to create.",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -22,50 +22,34 @@ class VideoCreationPayload(Model):
 
     __slots__ = ()
 
-    title: Final[str] = field(
-        "title", str, required=True, description="The title of your new video."
-    )
-    description: Final[Optional[str]] = field(
-        "description", str, description="A brief description of your video."
-    )
-    source: Final[Optional[str]] = field(
-        "source",
-        str,
-        description="You can either add a video already on the web, by entering the URL of the video, or you can also enter the…",
-    )
-    public: Final[Optional[bool]] = field(
-        "public", bool, default=True, description="Default: True."
-    )
-    panoramic: Final[Optional[bool]] = field(
-        "panoramic",
-        bool,
-        default=False,
-        description="Indicates if your video is a 360/immersive video.",
-    )
-    mp4_support: Final[Optional[bool]] = field(
-        "mp4Support",
-        bool,
-        default=True,
-        description="Enables mp4 version in addition to streamed version.",
-    )
-    player_id: Final[Optional[str]] = field(
-        "playerId", str, description="The unique identification number for your video player."
-    )
-    tags: Final[Optional[Tuple[str, ...]]] = field(
-        "tags", str, many=True, description="A list of tags you want to use to describe your video."
-    )
-    metadata: Final[Optional[Tuple[Metadata, ...]]] = field(
-        "metadata",
-        "metadata.Metadata",
-        many=True,
-        description="A list of key value pairs that you use to provide metadata for your video.",
-    )
-    clip: Final[Optional[VideoClip]] = field("clip", "video_clip.VideoClip")
-    watermark: Final[Optional[VideoWatermark]] = field(
-        "watermark", "video_watermark.VideoWatermark"
-    )
-    language: Final[
-        Optional[
+    if TYPE_CHECKING:
+
+        @property
+        def title(self) -> str: ...
+        @property
+        def description(self) -> Optional[str]: ...
+        @property
+        def source(self) -> Optional[str]: ...
+        @property
+        def public(self) -> Optional[bool]: ...
+        @property
+        def panoramic(self) -> Optional[bool]: ...
+        @property
+        def mp4_support(self) -> Optional[bool]: ...
+        @property
+        def player_id(self) -> Optional[str]: ...
+        @property
+        def tags(self) -> Optional[Tuple[str, ...]]: ...
+        @property
+        def metadata(self) -> Optional[Tuple[Metadata, ...]]: ...
+        @property
+        def clip(self) -> Optional[VideoClip]: ...
+        @property
+        def watermark(self) -> Optional[VideoWatermark]: ...
+        @property
+        def language(
+            self,
+        ) -> Optional[
             Literal[
                 "ar",
                 "ca",
@@ -101,66 +85,15 @@ class VideoCreationPayload(Model):
                 "vi",
                 "zh",
             ]
-        ]
-    ] = field(
-        "language",
-        str,
-        nullable=True,
-        enum=(
-            "ar",
-            "ca",
-            "cs",
-            "da",
-            "de",
-            "el",
-            "en",
-            "es",
-            "fa",
-            "fi",
-            "fr",
-            "he",
-            "hi",
-            "hr",
-            "hu",
-            "it",
-            "ja",
-            "ko",
-            "ml",
-            "nl",
-            "nn",
-            "no",
-            "pl",
-            "pt",
-            "ru",
-            "sk",
-            "sl",
-            "te",
-            "tr",
-            "uk",
-            "ur",
-            "vi",
-            "zh",
-        ),
-        description="Use this parameter to set the language of the video.",
-    )
-    transcript: Final[Optional[bool]] = field(
-        "transcript", bool, description="Use this parameter to enable transcription."
-    )
-    transcript_summary: Final[Optional[bool]] = field(
-        "transcriptSummary", bool, description="Use this parameter to enable summarization."
-    )
-    transcript_summary_attributes: Final[Optional[Tuple[Literal["abstract", "takeaways"], ...]]] = (
-        field(
-            "transcriptSummaryAttributes",
-            str,
-            many=True,
-            enum=("abstract", "takeaways"),
-            description="Use this parameter to define the elements of a summary that you want to generate.",
-        )
-    )
-
-    if TYPE_CHECKING:
-
+        ]: ...
+        @property
+        def transcript(self) -> Optional[bool]: ...
+        @property
+        def transcript_summary(self) -> Optional[bool]: ...
+        @property
+        def transcript_summary_attributes(
+            self,
+        ) -> Optional[Tuple[Literal["abstract", "takeaways"], ...]]: ...
         def __init__(
             self,
             *,
@@ -216,3 +149,95 @@ class VideoCreationPayload(Model):
             transcript_summary: bool = ...,
             transcript_summary_attributes: Sequence[Literal["abstract", "takeaways"]] = ...,
         ) -> None: ...
+    else:
+        title = field("title", str, required=True, description="The title of your new video.")
+        description = field("description", str, description="A brief description of your video.")
+        source = field(
+            "source",
+            str,
+            description="You can either add a video already on the web, by entering the URL of the video, or you can also enter the…",
+        )
+        public = field("public", bool, default=True, description="Default: True.")
+        panoramic = field(
+            "panoramic",
+            bool,
+            default=False,
+            description="Indicates if your video is a 360/immersive video.",
+        )
+        mp4_support = field(
+            "mp4Support",
+            bool,
+            default=True,
+            description="Enables mp4 version in addition to streamed version.",
+        )
+        player_id = field(
+            "playerId", str, description="The unique identification number for your video player."
+        )
+        tags = field(
+            "tags",
+            str,
+            many=True,
+            description="A list of tags you want to use to describe your video.",
+        )
+        metadata = field(
+            "metadata",
+            "metadata.Metadata",
+            many=True,
+            description="A list of key value pairs that you use to provide metadata for your video.",
+        )
+        clip = field("clip", "video_clip.VideoClip")
+        watermark = field("watermark", "video_watermark.VideoWatermark")
+        language = field(
+            "language",
+            str,
+            nullable=True,
+            enum=(
+                "ar",
+                "ca",
+                "cs",
+                "da",
+                "de",
+                "el",
+                "en",
+                "es",
+                "fa",
+                "fi",
+                "fr",
+                "he",
+                "hi",
+                "hr",
+                "hu",
+                "it",
+                "ja",
+                "ko",
+                "ml",
+                "nl",
+                "nn",
+                "no",
+                "pl",
+                "pt",
+                "ru",
+                "sk",
+                "sl",
+                "te",
+                "tr",
+                "uk",
+                "ur",
+                "vi",
+                "zh",
+            ),
+            description="Use this parameter to set the language of the video.",
+        )
+        transcript = field(
+            "transcript", bool, description="Use this parameter to enable transcription."
+        )
+        transcript_summary = field(
+            "transcriptSummary", bool, description="Use this parameter to enable summarization."
+        )
+        transcript_summary_attributes = field(
+            "transcriptSummaryAttributes",
+            str,
+            many=True,
+            enum=("abstract", "takeaways"),
+            description="Use this parameter to define the elements of a summary that you want to generate.",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
     from .video_source_live_stream import VideoSourceLiveStream
 
@@ -18,14 +18,14 @@ class VideoSource(Model):
 
     __slots__ = ()
 
-    uri: Final[Optional[str]] = field("uri", str, description="The URL where the video is stored.")
-    type: Final[Optional[str]] = field("type", str)
-    live_stream: Final[Optional[VideoSourceLiveStream]] = field(
-        "liveStream", "video_source_live_stream.VideoSourceLiveStream"
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def uri(self) -> Optional[str]: ...
+        @property
+        def type(self) -> Optional[str]: ...
+        @property
+        def live_stream(self) -> Optional[VideoSourceLiveStream]: ...
         def __init__(
             self,
             *,
@@ -33,3 +33,7 @@ class VideoSource(Model):
             type: str = ...,
             live_stream: VideoSourceLiveStream = ...,
         ) -> None: ...
+    else:
+        uri = field("uri", str, description="The URL where the video is stored.")
+        type = field("type", str)
+        live_stream = field("liveStream", "video_source_live_stream.VideoSourceLiveStream")

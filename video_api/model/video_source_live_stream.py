@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from .video_source_live_stream_link import VideoSourceLiveStreamLink
 
@@ -18,18 +18,20 @@ class VideoSourceLiveStream(Model):
 
     __slots__ = ()
 
-    live_stream_id: Final[Optional[str]] = field(
-        "liveStreamId", str, description="The unique identifier for the live stream."
-    )
-    links: Final[Optional[Tuple[VideoSourceLiveStreamLink, ...]]] = field(
-        "links", "video_source_live_stream_link.VideoSourceLiveStreamLink", many=True
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def live_stream_id(self) -> Optional[str]: ...
+        @property
+        def links(self) -> Optional[Tuple[VideoSourceLiveStreamLink, ...]]: ...
         def __init__(
             self,
             *,
             live_stream_id: str = ...,
             links: Sequence[VideoSourceLiveStreamLink] = ...,
         ) -> None: ...
+    else:
+        live_stream_id = field(
+            "liveStreamId", str, description="The unique identifier for the live stream."
+        )
+        links = field("links", "video_source_live_stream_link.VideoSourceLiveStreamLink", many=True)

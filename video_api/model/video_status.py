@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
     from .video_status_encoding import VideoStatusEncoding
     from .video_status_ingest import VideoStatusIngest
@@ -19,18 +19,18 @@ class VideoStatus(Model):
 
     __slots__ = ()
 
-    ingest: Final[Optional[VideoStatusIngest]] = field(
-        "ingest", "video_status_ingest.VideoStatusIngest"
-    )
-    encoding: Final[Optional[VideoStatusEncoding]] = field(
-        "encoding", "video_status_encoding.VideoStatusEncoding"
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def ingest(self) -> Optional[VideoStatusIngest]: ...
+        @property
+        def encoding(self) -> Optional[VideoStatusEncoding]: ...
         def __init__(
             self,
             *,
             ingest: VideoStatusIngest = ...,
             encoding: VideoStatusEncoding = ...,
         ) -> None: ...
+    else:
+        ingest = field("ingest", "video_status_ingest.VideoStatusIngest")
+        encoding = field("encoding", "video_status_encoding.VideoStatusEncoding")

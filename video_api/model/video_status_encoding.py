@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from .quality import Quality
     from .video_status_encoding_metadata import VideoStatusEncodingMetadata
@@ -19,21 +19,14 @@ class VideoStatusEncoding(Model):
 
     __slots__ = ()
 
-    playable: Final[Optional[bool]] = field(
-        "playable", bool, description="Whether the video is playable or not."
-    )
-    qualities: Final[Optional[Tuple[Quality, ...]]] = field(
-        "qualities",
-        "quality.Quality",
-        many=True,
-        description="Available qualities the video can be viewed in.",
-    )
-    metadata: Final[Optional[VideoStatusEncodingMetadata]] = field(
-        "metadata", "video_status_encoding_metadata.VideoStatusEncodingMetadata"
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def playable(self) -> Optional[bool]: ...
+        @property
+        def qualities(self) -> Optional[Tuple[Quality, ...]]: ...
+        @property
+        def metadata(self) -> Optional[VideoStatusEncodingMetadata]: ...
         def __init__(
             self,
             *,
@@ -41,3 +34,12 @@ class VideoStatusEncoding(Model):
             qualities: Sequence[Quality] = ...,
             metadata: VideoStatusEncodingMetadata = ...,
         ) -> None: ...
+    else:
+        playable = field("playable", bool, description="Whether the video is playable or not.")
+        qualities = field(
+            "qualities",
+            "quality.Quality",
+            many=True,
+            description="Available qualities the video can be viewed in.",
+        )
+        metadata = field("metadata", "video_status_encoding_metadata.VideoStatusEncodingMetadata")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class VideoStatusEncodingMetadata(Model):
@@ -16,46 +16,26 @@ class VideoStatusEncodingMetadata(Model):
 
     __slots__ = ()
 
-    width: Final[Optional[int]] = field(
-        "width", int, nullable=True, description="The width of the video in pixels."
-    )
-    height: Final[Optional[int]] = field(
-        "height", int, nullable=True, description="The height of the video in pixels."
-    )
-    bitrate: Final[Optional[float]] = field(
-        "bitrate", float, nullable=True, description="The number of bits processed per second."
-    )
-    duration: Final[Optional[int]] = field(
-        "duration", int, nullable=True, description="The length of the video."
-    )
-    framerate: Final[Optional[int]] = field(
-        "framerate",
-        int,
-        nullable=True,
-        description="The frequency with which consecutive images or frames appear on a display.",
-    )
-    samplerate: Final[Optional[int]] = field(
-        "samplerate",
-        int,
-        nullable=True,
-        description="How many samples per second a digital audio system uses to record an audio signal.",
-    )
-    video_codec: Final[Optional[str]] = field(
-        "videoCodec",
-        str,
-        nullable=True,
-        description="The method used to compress and decompress digital video.",
-    )
-    audio_codec: Final[Optional[str]] = field(
-        "audioCodec",
-        str,
-        nullable=True,
-        description="The method used to compress and decompress digital audio for your video.",
-    )
-    aspect_ratio: Final[Optional[str]] = field("aspectRatio", str, nullable=True)
-
     if TYPE_CHECKING:
 
+        @property
+        def width(self) -> Optional[int]: ...
+        @property
+        def height(self) -> Optional[int]: ...
+        @property
+        def bitrate(self) -> Optional[float]: ...
+        @property
+        def duration(self) -> Optional[int]: ...
+        @property
+        def framerate(self) -> Optional[int]: ...
+        @property
+        def samplerate(self) -> Optional[int]: ...
+        @property
+        def video_codec(self) -> Optional[str]: ...
+        @property
+        def audio_codec(self) -> Optional[str]: ...
+        @property
+        def aspect_ratio(self) -> Optional[str]: ...
         def __init__(
             self,
             *,
@@ -69,3 +49,37 @@ class VideoStatusEncodingMetadata(Model):
             audio_codec: Optional[str] = ...,
             aspect_ratio: Optional[str] = ...,
         ) -> None: ...
+    else:
+        width = field("width", int, nullable=True, description="The width of the video in pixels.")
+        height = field(
+            "height", int, nullable=True, description="The height of the video in pixels."
+        )
+        bitrate = field(
+            "bitrate", float, nullable=True, description="The number of bits processed per second."
+        )
+        duration = field("duration", int, nullable=True, description="The length of the video.")
+        framerate = field(
+            "framerate",
+            int,
+            nullable=True,
+            description="The frequency with which consecutive images or frames appear on a display.",
+        )
+        samplerate = field(
+            "samplerate",
+            int,
+            nullable=True,
+            description="How many samples per second a digital audio system uses to record an audio signal.",
+        )
+        video_codec = field(
+            "videoCodec",
+            str,
+            nullable=True,
+            description="The method used to compress and decompress digital video.",
+        )
+        audio_codec = field(
+            "audioCodec",
+            str,
+            nullable=True,
+            description="The method used to compress and decompress digital audio for your video.",
+        )
+        aspect_ratio = field("aspectRatio", str, nullable=True)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -21,27 +21,16 @@ class VideoStatusIngest(Model):
 
     __slots__ = ()
 
-    status: Final[Optional[Literal["uploading", "uploaded", "ingesting", "ingested"]]] = field(
-        "status",
-        str,
-        enum=("uploading", "uploaded", "ingesting", "ingested"),
-        description="There are four possible statuses depending on how you provide a video file: - `uploading` - the API is…",
-    )
-    filesize: Final[Optional[int]] = field(
-        "filesize", int, nullable=True, description="The size of your file in bytes."
-    )
-    received_bytes: Final[Optional[Tuple[BytesRange, ...]]] = field(
-        "receivedBytes",
-        "bytes_range.BytesRange",
-        many=True,
-        description="The total number of bytes received, listed for each chunk of the upload.",
-    )
-    received_parts: Final[Optional[VideoStatusIngestReceivedParts]] = field(
-        "receivedParts", "video_status_ingest_received_parts.VideoStatusIngestReceivedParts"
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def status(self) -> Optional[Literal["uploading", "uploaded", "ingesting", "ingested"]]: ...
+        @property
+        def filesize(self) -> Optional[int]: ...
+        @property
+        def received_bytes(self) -> Optional[Tuple[BytesRange, ...]]: ...
+        @property
+        def received_parts(self) -> Optional[VideoStatusIngestReceivedParts]: ...
         def __init__(
             self,
             *,
@@ -50,3 +39,22 @@ class VideoStatusIngest(Model):
             received_bytes: Sequence[BytesRange] = ...,
             received_parts: VideoStatusIngestReceivedParts = ...,
         ) -> None: ...
+    else:
+        status = field(
+            "status",
+            str,
+            enum=("uploading", "uploaded", "ingesting", "ingested"),
+            description="There are four possible statuses depending on how you provide a video file: - `uploading` - the API is…",
+        )
+        filesize = field(
+            "filesize", int, nullable=True, description="The size of your file in bytes."
+        )
+        received_bytes = field(
+            "receivedBytes",
+            "bytes_range.BytesRange",
+            many=True,
+            description="The total number of bytes received, listed for each chunk of the upload.",
+        )
+        received_parts = field(
+            "receivedParts", "video_status_ingest_received_parts.VideoStatusIngestReceivedParts"
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
 
 class VideoStatusIngestReceivedParts(Model):
@@ -16,18 +16,22 @@ class VideoStatusIngestReceivedParts(Model):
 
     __slots__ = ()
 
-    parts: Final[Optional[Tuple[int, ...]]] = field(
-        "parts", int, many=True, description="The parts that have been uploaded, ordered."
-    )
-    total: Final[Optional[int]] = field(
-        "total", int, nullable=True, description="Contains the number of expected parts."
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def parts(self) -> Optional[Tuple[int, ...]]: ...
+        @property
+        def total(self) -> Optional[int]: ...
         def __init__(
             self,
             *,
             parts: Sequence[int] = ...,
             total: Optional[int] = ...,
         ) -> None: ...
+    else:
+        parts = field(
+            "parts", int, many=True, description="The parts that have been uploaded, ordered."
+        )
+        total = field(
+            "total", int, nullable=True, description="Contains the number of expected parts."
+        )

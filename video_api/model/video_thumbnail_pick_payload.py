@@ -7,26 +7,25 @@ from typing import TYPE_CHECKING
 
 from ..schemas import Model, field
 
-if TYPE_CHECKING:
-    from typing import Final
-
 
 class VideoThumbnailPickPayload(Model):
     """VideoThumbnailPickPayload: ThumbnailPickPayload"""
 
     __slots__ = ()
 
-    timecode: Final[str] = field(
-        "timecode",
-        str,
-        required=True,
-        description="Frame in video to be used as a placeholder before the video plays.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def timecode(self) -> str: ...
         def __init__(
             self,
             *,
             timecode: str,
         ) -> None: ...
+    else:
+        timecode = field(
+            "timecode",
+            str,
+            required=True,
+            description="Frame in video to be used as a placeholder before the video plays.",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -20,41 +20,28 @@ class VideoUpdatePayload(Model):
 
     __slots__ = ()
 
-    player_id: Final[Optional[str]] = field(
-        "playerId",
-        str,
-        nullable=True,
-        description="The unique ID for the player you want to associate with your video.",
-    )
-    title: Final[Optional[str]] = field(
-        "title", str, description="The title you want to use for your video."
-    )
-    description: Final[Optional[str]] = field(
-        "description", str, description="A brief description of the video."
-    )
-    public: Final[Optional[bool]] = field(
-        "public", bool, description="Whether the video is publicly available or not."
-    )
-    panoramic: Final[Optional[bool]] = field(
-        "panoramic", bool, description="Whether the video is a 360 degree or immersive video."
-    )
-    mp4_support: Final[Optional[bool]] = field(
-        "mp4Support", bool, description="Whether the player supports the mp4 format."
-    )
-    tags: Final[Optional[Tuple[str, ...]]] = field(
-        "tags",
-        str,
-        many=True,
-        description="A list of terms or words you want to tag the video with.",
-    )
-    metadata: Final[Optional[Tuple[Metadata, ...]]] = field(
-        "metadata",
-        "metadata.Metadata",
-        many=True,
-        description="A list (array) of dictionaries where each dictionary contains a key value pair that describes the video.",
-    )
-    language: Final[
-        Optional[
+    if TYPE_CHECKING:
+
+        @property
+        def player_id(self) -> Optional[str]: ...
+        @property
+        def title(self) -> Optional[str]: ...
+        @property
+        def description(self) -> Optional[str]: ...
+        @property
+        def public(self) -> Optional[bool]: ...
+        @property
+        def panoramic(self) -> Optional[bool]: ...
+        @property
+        def mp4_support(self) -> Optional[bool]: ...
+        @property
+        def tags(self) -> Optional[Tuple[str, ...]]: ...
+        @property
+        def metadata(self) -> Optional[Tuple[Metadata, ...]]: ...
+        @property
+        def language(
+            self,
+        ) -> Optional[
             Literal[
                 "ar",
                 "ca",
@@ -90,66 +77,15 @@ class VideoUpdatePayload(Model):
                 "vi",
                 "zh",
             ]
-        ]
-    ] = field(
-        "language",
-        str,
-        nullable=True,
-        enum=(
-            "ar",
-            "ca",
-            "cs",
-            "da",
-            "de",
-            "el",
-            "en",
-            "es",
-            "fa",
-            "fi",
-            "fr",
-            "he",
-            "hi",
-            "hr",
-            "hu",
-            "it",
-            "ja",
-            "ko",
-            "ml",
-            "nl",
-            "nn",
-            "no",
-            "pl",
-            "pt",
-            "ru",
-            "sk",
-            "sl",
-            "te",
-            "tr",
-            "uk",
-            "ur",
-            "vi",
-            "zh",
-        ),
-        description="Use this parameter to set the language of the video.",
-    )
-    transcript: Final[Optional[bool]] = field(
-        "transcript", bool, description="Use this parameter to enable transcription."
-    )
-    transcript_summary: Final[Optional[bool]] = field(
-        "transcriptSummary", bool, description="Use this parameter to enable summarization."
-    )
-    transcript_summary_attributes: Final[Optional[Tuple[Literal["abstract", "takeaways"], ...]]] = (
-        field(
-            "transcriptSummaryAttributes",
-            str,
-            many=True,
-            enum=("abstract", "takeaways"),
-            description="Use this parameter to define the elements of a summary that you want to generate.",
-        )
-    )
-
-    if TYPE_CHECKING:
-
+        ]: ...
+        @property
+        def transcript(self) -> Optional[bool]: ...
+        @property
+        def transcript_summary(self) -> Optional[bool]: ...
+        @property
+        def transcript_summary_attributes(
+            self,
+        ) -> Optional[Tuple[Literal["abstract", "takeaways"], ...]]: ...
         def __init__(
             self,
             *,
@@ -202,3 +138,87 @@ class VideoUpdatePayload(Model):
             transcript_summary: bool = ...,
             transcript_summary_attributes: Sequence[Literal["abstract", "takeaways"]] = ...,
         ) -> None: ...
+    else:
+        player_id = field(
+            "playerId",
+            str,
+            nullable=True,
+            description="The unique ID for the player you want to associate with your video.",
+        )
+        title = field("title", str, description="The title you want to use for your video.")
+        description = field("description", str, description="A brief description of the video.")
+        public = field(
+            "public", bool, description="Whether the video is publicly available or not."
+        )
+        panoramic = field(
+            "panoramic", bool, description="Whether the video is a 360 degree or immersive video."
+        )
+        mp4_support = field(
+            "mp4Support", bool, description="Whether the player supports the mp4 format."
+        )
+        tags = field(
+            "tags",
+            str,
+            many=True,
+            description="A list of terms or words you want to tag the video with.",
+        )
+        metadata = field(
+            "metadata",
+            "metadata.Metadata",
+            many=True,
+            description="A list (array) of dictionaries where each dictionary contains a key value pair that describes the video.",
+        )
+        language = field(
+            "language",
+            str,
+            nullable=True,
+            enum=(
+                "ar",
+                "ca",
+                "cs",
+                "da",
+                "de",
+                "el",
+                "en",
+                "es",
+                "fa",
+                "fi",
+                "fr",
+                "he",
+                "hi",
+                "hr",
+                "hu",
+                "it",
+                "ja",
+                "ko",
+                "ml",
+                "nl",
+                "nn",
+                "no",
+                "pl",
+                "pt",
+                "ru",
+                "sk",
+                "sl",
+                "te",
+                "tr",
+                "uk",
+                "ur",
+                "vi",
+                "zh",
+            ),
+            description="Use this parameter to set the language of the video.",
+        )
+        transcript = field(
+            "transcript", bool, description="Use this parameter to enable transcription."
+        )
+        transcript_summary = field(
+            "transcriptSummary", bool, description="Use this parameter to enable summarization."
+        )
+        transcript_summary_attributes = field(
+            "transcriptSummaryAttributes",
+            str,
+            many=True,
+            enum=("abstract", "takeaways"),
+            description="Use this parameter to define the elements of a summary that you want to generate.",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class VideoWatermark(Model):
@@ -16,45 +16,24 @@ class VideoWatermark(Model):
 
     __slots__ = ()
 
-    id: Final[Optional[str]] = field("id", str, description="id of the watermark")
-    top: Final[Optional[str]] = field(
-        "top",
-        str,
-        description="Distance expressed in px or % between the top-border of the video and the watermark-image.",
-    )
-    left: Final[Optional[str]] = field(
-        "left",
-        str,
-        description="Distance expressed in px or % between the left-border of the video and the watermark-image.",
-    )
-    bottom: Final[Optional[str]] = field(
-        "bottom",
-        str,
-        description="Distance expressed in px or % between the bottom-border of the video and the watermark-image.",
-    )
-    right: Final[Optional[str]] = field(
-        "right",
-        str,
-        description="Distance expressed in px or % between the right-border of the video and the watermark-image.",
-    )
-    width: Final[Optional[str]] = field(
-        "width",
-        str,
-        description="Width of the watermark-image relative to the video if expressed in %.",
-    )
-    height: Final[Optional[str]] = field(
-        "height",
-        str,
-        description="Height of the watermark-image relative to the video if expressed in %.",
-    )
-    opacity: Final[Optional[str]] = field(
-        "opacity",
-        str,
-        description="Opacity expressed in % only to specify the degree of the watermark-image transparency with the video.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def id(self) -> Optional[str]: ...
+        @property
+        def top(self) -> Optional[str]: ...
+        @property
+        def left(self) -> Optional[str]: ...
+        @property
+        def bottom(self) -> Optional[str]: ...
+        @property
+        def right(self) -> Optional[str]: ...
+        @property
+        def width(self) -> Optional[str]: ...
+        @property
+        def height(self) -> Optional[str]: ...
+        @property
+        def opacity(self) -> Optional[str]: ...
         def __init__(
             self,
             *,
@@ -67,3 +46,40 @@ class VideoWatermark(Model):
             height: str = ...,
             opacity: str = ...,
         ) -> None: ...
+    else:
+        id = field("id", str, description="id of the watermark")
+        top = field(
+            "top",
+            str,
+            description="Distance expressed in px or % between the top-border of the video and the watermark-image.",
+        )
+        left = field(
+            "left",
+            str,
+            description="Distance expressed in px or % between the left-border of the video and the watermark-image.",
+        )
+        bottom = field(
+            "bottom",
+            str,
+            description="Distance expressed in px or % between the bottom-border of the video and the watermark-image.",
+        )
+        right = field(
+            "right",
+            str,
+            description="Distance expressed in px or % between the right-border of the video and the watermark-image.",
+        )
+        width = field(
+            "width",
+            str,
+            description="Width of the watermark-image relative to the video if expressed in %.",
+        )
+        height = field(
+            "height",
+            str,
+            description="Height of the watermark-image relative to the video if expressed in %.",
+        )
+        opacity = field(
+            "opacity",
+            str,
+            description="Opacity expressed in % only to specify the degree of the watermark-image transparency with the video.",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Sequence, Tuple
+    from typing import Sequence, Tuple
 
     from .pagination import Pagination
     from .video import Video
@@ -19,14 +19,18 @@ class VideosListResponse(Model):
 
     __slots__ = ()
 
-    data: Final[Tuple[Video, ...]] = field("data", "video.Video", many=True, required=True)
-    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
-
     if TYPE_CHECKING:
 
+        @property
+        def data(self) -> Tuple[Video, ...]: ...
+        @property
+        def pagination(self) -> Pagination: ...
         def __init__(
             self,
             *,
             data: Sequence[Video],
             pagination: Pagination,
         ) -> None: ...
+    else:
+        data = field("data", "video.Video", many=True, required=True)
+        pagination = field("pagination", "pagination.Pagination", required=True)

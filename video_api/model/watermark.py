@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional
+    from typing import Optional
 
 
 class Watermark(Model):
@@ -17,20 +17,24 @@ class Watermark(Model):
 
     __slots__ = ()
 
-    watermark_id: Final[Optional[str]] = field(
-        "watermarkId", str, description="The unique identifier of the watermark."
-    )
-    created_at: Final[Optional[datetime]] = field(
-        "createdAt",
-        datetime,
-        description="When the watermark was created, presented in ATOM UTC format.",
-    )
-
     if TYPE_CHECKING:
 
+        @property
+        def watermark_id(self) -> Optional[str]: ...
+        @property
+        def created_at(self) -> Optional[datetime]: ...
         def __init__(
             self,
             *,
             watermark_id: str = ...,
             created_at: datetime = ...,
         ) -> None: ...
+    else:
+        watermark_id = field(
+            "watermarkId", str, description="The unique identifier of the watermark."
+        )
+        created_at = field(
+            "createdAt",
+            datetime,
+            description="When the watermark was created, presented in ATOM UTC format.",
+        )

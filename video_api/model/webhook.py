@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Optional, Sequence, Tuple
+    from typing import Optional, Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -19,16 +19,16 @@ class Webhook(Model):
 
     __slots__ = ()
 
-    webhook_id: Final[Optional[str]] = field(
-        "webhookId", str, description="A unique identifier of the webhook you subscribed to."
-    )
-    created_at: Final[Optional[datetime]] = field(
-        "createdAt",
-        datetime,
-        description="The time and date when you created this webhook subscription, in ATOM UTC format.",
-    )
-    events: Final[
-        Optional[
+    if TYPE_CHECKING:
+
+        @property
+        def webhook_id(self) -> Optional[str]: ...
+        @property
+        def created_at(self) -> Optional[datetime]: ...
+        @property
+        def events(
+            self,
+        ) -> Optional[
             Tuple[
                 Literal[
                     "live-stream.broadcast.started",
@@ -40,33 +40,11 @@ class Webhook(Model):
                 ],
                 ...,
             ]
-        ]
-    ] = field(
-        "events",
-        str,
-        many=True,
-        enum=(
-            "live-stream.broadcast.started",
-            "live-stream.broadcast.ended",
-            "video.source.recorded",
-            "video.encoding.quality.completed",
-            "video.caption.generated",
-            "video.summary.generated",
-        ),
-        description="A list of events that you subscribed to.",
-    )
-    url: Final[Optional[str]] = field(
-        "url", str, description="The URL where the API sends the webhook."
-    )
-    signature_secret: Final[Optional[str]] = field(
-        "signatureSecret",
-        str,
-        secret=True,
-        description="A secret key for the webhook you subscribed to.",
-    )
-
-    if TYPE_CHECKING:
-
+        ]: ...
+        @property
+        def url(self) -> Optional[str]: ...
+        @property
+        def signature_secret(self) -> Optional[str]: ...
         def __init__(
             self,
             *,
@@ -85,3 +63,33 @@ class Webhook(Model):
             url: str = ...,
             signature_secret: str = ...,
         ) -> None: ...
+    else:
+        webhook_id = field(
+            "webhookId", str, description="A unique identifier of the webhook you subscribed to."
+        )
+        created_at = field(
+            "createdAt",
+            datetime,
+            description="The time and date when you created this webhook subscription, in ATOM UTC format.",
+        )
+        events = field(
+            "events",
+            str,
+            many=True,
+            enum=(
+                "live-stream.broadcast.started",
+                "live-stream.broadcast.ended",
+                "video.source.recorded",
+                "video.encoding.quality.completed",
+                "video.caption.generated",
+                "video.summary.generated",
+            ),
+            description="A list of events that you subscribed to.",
+        )
+        url = field("url", str, description="The URL where the API sends the webhook.")
+        signature_secret = field(
+            "signatureSecret",
+            str,
+            secret=True,
+            description="A secret key for the webhook you subscribed to.",
+        )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Sequence, Tuple
+    from typing import Sequence, Tuple
 
     from typing_extensions import Literal
 
@@ -18,8 +18,12 @@ class WebhooksCreationPayload(Model):
 
     __slots__ = ()
 
-    events: Final[
-        Tuple[
+    if TYPE_CHECKING:
+
+        @property
+        def events(
+            self,
+        ) -> Tuple[
             Literal[
                 "live-stream.broadcast.started",
                 "live-stream.broadcast.ended",
@@ -29,28 +33,9 @@ class WebhooksCreationPayload(Model):
                 "video.summary.generated",
             ],
             ...,
-        ]
-    ] = field(
-        "events",
-        str,
-        many=True,
-        required=True,
-        enum=(
-            "live-stream.broadcast.started",
-            "live-stream.broadcast.ended",
-            "video.source.recorded",
-            "video.encoding.quality.completed",
-            "video.caption.generated",
-            "video.summary.generated",
-        ),
-        description="An array of webhook events that you want to subscribe to.",
-    )
-    url: Final[str] = field(
-        "url", str, required=True, description="The the url to which HTTP notifications are sent."
-    )
-
-    if TYPE_CHECKING:
-
+        ]: ...
+        @property
+        def url(self) -> str: ...
         def __init__(
             self,
             *,
@@ -66,3 +51,25 @@ class WebhooksCreationPayload(Model):
             ],
             url: str,
         ) -> None: ...
+    else:
+        events = field(
+            "events",
+            str,
+            many=True,
+            required=True,
+            enum=(
+                "live-stream.broadcast.started",
+                "live-stream.broadcast.ended",
+                "video.source.recorded",
+                "video.encoding.quality.completed",
+                "video.caption.generated",
+                "video.summary.generated",
+            ),
+            description="An array of webhook events that you want to subscribe to.",
+        )
+        url = field(
+            "url",
+            str,
+            required=True,
+            description="The the url to which HTTP notifications are sent.",
+        )

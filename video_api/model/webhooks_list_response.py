@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..schemas import Model, field
 
 if TYPE_CHECKING:
-    from typing import Final, Sequence, Tuple
+    from typing import Sequence, Tuple
 
     from .pagination import Pagination
     from .webhook import Webhook
@@ -19,14 +19,18 @@ class WebhooksListResponse(Model):
 
     __slots__ = ()
 
-    data: Final[Tuple[Webhook, ...]] = field("data", "webhook.Webhook", many=True, required=True)
-    pagination: Final[Pagination] = field("pagination", "pagination.Pagination", required=True)
-
     if TYPE_CHECKING:
 
+        @property
+        def data(self) -> Tuple[Webhook, ...]: ...
+        @property
+        def pagination(self) -> Pagination: ...
         def __init__(
             self,
             *,
             data: Sequence[Webhook],
             pagination: Pagination,
         ) -> None: ...
+    else:
+        data = field("data", "webhook.Webhook", many=True, required=True)
+        pagination = field("pagination", "pagination.Pagination", required=True)

@@ -81,6 +81,9 @@ CASES: Dict[str, str] = {
     "model_field_type": """\
     VideoCreationPayload(title=1)
 """,
+    "model_list_given_a_str": """\
+    VideoCreationPayload(title="t", tags="maths")
+""",
     "model_attribute_typo": """\
     print(video.titel)
 """,
@@ -178,6 +181,12 @@ def test_results_have_their_models_type(
             "arg-type",
             'Argument "title" to "VideoCreationPayload" has incompatible type "int"; '
             'expected "str"',
+        ),
+        # A str is a sequence of str, but one tag is not a list of tags: refused at run time.
+        (
+            "model_list_given_a_str",
+            "arg-type",
+            'Argument "tags" to "VideoCreationPayload" has incompatible type "str"',
         ),
         ("model_attribute_typo", "attr-defined", '"Video" has no attribute "titel"'),
         ("model_enum_literal", "list-item", 'List item 0 has incompatible type "Literal['),

@@ -124,7 +124,7 @@ class Prop:
         return hint if self.required and not self.nullable else f"Optional[{hint}]"
 
     def argument(self) -> str:
-        hint = f"Sequence[{self.hint}]" if self.many else self.hint
+        hint = f"Array[{self.hint}]" if self.many else self.hint
         if self.nullable:
             hint = f"Optional[{hint}]"
         return f"{self.name}: {hint}" if self.required else f"{self.name}: {hint} = ..."
@@ -162,11 +162,11 @@ def render_model(name: str) -> str:
     doc = f"{name}: {doc}" if doc and doc.replace(" ", "") != name else name
     nested = sorted({p.model for p in props if p.model and p.model != name})
     hints = " ".join([p.attribute_hint() for p in props] + [p.argument() for p in props])
-    typing = sorted({"Any", "Optional", "Sequence", "Tuple"} & {*re.findall(r"\w+", hints)})
+    typing = sorted({"Any", "Optional", "Tuple"} & {*re.findall(r"\w+", hints)})
     lines = [f'"""{doc}"""', "", "from __future__ import annotations", ""]
     if any(p.runtime == "datetime" for p in props):
         lines.append("from datetime import datetime")
-    lines += ["from typing import TYPE_CHECKING", "", "from ..schemas import Model, field", ""]
+    lines += ["from typing import TYPE_CHECKING", "from ..schemas import Array, Model, field", ""]
     block = [f"    from typing import {', '.join(typing)}"] if typing else []
     block += ["    from typing_extensions import Literal"] if "Literal[" in hints else []
     block += [f"    from .{module(m)} import {m}" for m in nested]

@@ -18,6 +18,7 @@ from typing import (
     ClassVar,
     Dict,
     Iterator,
+    List,
     Mapping,
     NoReturn,
     Optional,
@@ -36,6 +37,9 @@ from .exceptions import (
 )
 
 M = TypeVar("M", bound="Model")
+T = TypeVar("T")
+#: What a model takes for a list field: a list or a tuple (a str is refused, though a sequence).
+Array = Union[List[T], Tuple[T, ...]]
 _fromisoformat = datetime.fromisoformat
 
 

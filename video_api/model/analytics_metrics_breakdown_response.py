@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Tuple
 
     from .analytics_metrics_breakdown_response_context import (
         AnalyticsMetricsBreakdownResponseContext,
@@ -34,7 +34,7 @@ class AnalyticsMetricsBreakdownResponse(Model):
             self,
             *,
             context: AnalyticsMetricsBreakdownResponseContext,
-            data: Sequence[AnalyticsMetricsBreakdownResponseData],
+            data: Array[AnalyticsMetricsBreakdownResponseData],
             pagination: Pagination,
         ) -> None: ...
     else:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Tuple
 
     from .analytics_metrics_over_time_response_context import (
         AnalyticsMetricsOverTimeResponseContext,
@@ -34,7 +34,7 @@ class AnalyticsMetricsOverTimeResponse(Model):
             self,
             *,
             context: AnalyticsMetricsOverTimeResponseContext,
-            data: Sequence[AnalyticsMetricsOverTimeResponseData],
+            data: Array[AnalyticsMetricsOverTimeResponseData],
             pagination: Pagination,
         ) -> None: ...
     else:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Tuple
 
     from .analytics_data import AnalyticsData
     from .pagination import Pagination
@@ -28,7 +28,7 @@ class AnalyticsPlaysResponse(Model):
         def __init__(
             self,
             *,
-            data: Sequence[AnalyticsData],
+            data: Array[AnalyticsData],
             pagination: Pagination,
         ) -> None: ...
     else:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from .additional_bad_request_errors import AdditionalBadRequestErrors
 
@@ -37,7 +37,7 @@ class BadRequest(Model):
             title: str = ...,
             name: str = ...,
             status: int = ...,
-            problems: Sequence[AdditionalBadRequestErrors] = ...,
+            problems: Array[AdditionalBadRequestErrors] = ...,
         ) -> None: ...
     else:
         type = field("type", str, description="A link to the error documentation.")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Tuple
 
     from .chapter import Chapter
     from .pagination import Pagination
@@ -28,7 +28,7 @@ class ChaptersListResponse(Model):
         def __init__(
             self,
             *,
-            data: Sequence[Chapter],
+            data: Array[Chapter],
             pagination: Pagination,
         ) -> None: ...
     else:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from typing_extensions import Literal
 
@@ -43,15 +43,15 @@ class FilterBy(Model):
         def __init__(
             self,
             *,
-            media_id: Sequence[str] = ...,
+            media_id: Array[str] = ...,
             media_type: Literal["video", "live-stream"] = ...,
-            continent: Sequence[Literal["AS", "AF", "NA", "SA", "AN", "EU", "AZ"]] = ...,
-            country: Sequence[str] = ...,
-            device_type: Sequence[str] = ...,
-            operating_system: Sequence[str] = ...,
-            browser: Sequence[str] = ...,
+            continent: Array[Literal["AS", "AF", "NA", "SA", "AN", "EU", "AZ"]] = ...,
+            country: Array[str] = ...,
+            device_type: Array[str] = ...,
+            operating_system: Array[str] = ...,
+            browser: Array[str] = ...,
             tag: str = ...,
-            referrer: Sequence[str] = ...,
+            referrer: Array[str] = ...,
         ) -> None: ...
     else:
         media_id = field(

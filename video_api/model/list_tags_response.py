@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from .list_tags_response_data import ListTagsResponseData
     from .pagination import Pagination
@@ -28,7 +28,7 @@ class ListTagsResponse(Model):
         def __init__(
             self,
             *,
-            data: Sequence[ListTagsResponseData] = ...,
+            data: Array[ListTagsResponseData] = ...,
             pagination: Pagination = ...,
         ) -> None: ...
     else:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from .live_stream_assets import LiveStreamAssets
     from .restreams_response_object import RestreamsResponseObject
@@ -46,7 +46,7 @@ class LiveStream(Model):
             self,
             *,
             live_stream_id: str,
-            restreams: Sequence[RestreamsResponseObject],
+            restreams: Array[RestreamsResponseObject],
             name: str = ...,
             stream_key: str = ...,
             public: bool = ...,

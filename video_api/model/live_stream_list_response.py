@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Tuple
 
     from .live_stream import LiveStream
     from .pagination import Pagination
@@ -28,7 +28,7 @@ class LiveStreamListResponse(Model):
         def __init__(
             self,
             *,
-            data: Sequence[LiveStream],
+            data: Array[LiveStream],
             pagination: Pagination,
         ) -> None: ...
     else:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from .restreams_request_object import RestreamsRequestObject
 
@@ -34,7 +34,7 @@ class LiveStreamUpdatePayload(Model):
             name: str = ...,
             public: bool = ...,
             player_id: str = ...,
-            restreams: Sequence[RestreamsRequestObject] = ...,
+            restreams: Array[RestreamsRequestObject] = ...,
         ) -> None: ...
     else:
         name = field("name", str, description="The name you want to use for your live stream.")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from .pagination_link import PaginationLink
 
@@ -35,7 +35,7 @@ class Pagination(Model):
         def __init__(
             self,
             *,
-            links: Sequence[PaginationLink],
+            links: Array[PaginationLink],
             items_total: int = ...,
             pages_total: int = ...,
             page_size: int = ...,

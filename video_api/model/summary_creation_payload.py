@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from typing_extensions import Literal
 
@@ -31,7 +31,7 @@ class SummaryCreationPayload(Model):
             *,
             video_id: str,
             origin: Literal["auto"] = ...,
-            attributes: Sequence[Literal["abstract", "takeaways"]] = ...,
+            attributes: Array[Literal["abstract", "takeaways"]] = ...,
         ) -> None: ...
     else:
         video_id = field(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
 
 class SummaryUpdatePayload(Model):
@@ -26,7 +26,7 @@ class SummaryUpdatePayload(Model):
             self,
             *,
             abstract: str = ...,
-            takeaways: Sequence[str] = ...,
+            takeaways: Array[str] = ...,
         ) -> None: ...
     else:
         abstract = field(

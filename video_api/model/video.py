@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from typing_extensions import Literal
 
@@ -77,8 +77,8 @@ class Video(Model):
             discarded: bool = ...,
             language: str = ...,
             language_origin: Optional[Literal["api", "auto"]] = ...,
-            tags: Sequence[str] = ...,
-            metadata: Sequence[Metadata] = ...,
+            tags: Array[str] = ...,
+            metadata: Array[Metadata] = ...,
             source: VideoSource = ...,
             assets: VideoAssets = ...,
             player_id: str = ...,

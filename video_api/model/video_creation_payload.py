@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from typing_extensions import Literal
 
@@ -104,8 +104,8 @@ class VideoCreationPayload(Model):
             panoramic: bool = ...,
             mp4_support: bool = ...,
             player_id: str = ...,
-            tags: Sequence[str] = ...,
-            metadata: Sequence[Metadata] = ...,
+            tags: Array[str] = ...,
+            metadata: Array[Metadata] = ...,
             clip: VideoClip = ...,
             watermark: VideoWatermark = ...,
             language: Optional[
@@ -147,7 +147,7 @@ class VideoCreationPayload(Model):
             ] = ...,
             transcript: bool = ...,
             transcript_summary: bool = ...,
-            transcript_summary_attributes: Sequence[Literal["abstract", "takeaways"]] = ...,
+            transcript_summary_attributes: Array[Literal["abstract", "takeaways"]] = ...,
         ) -> None: ...
     else:
         title = field("title", str, required=True, description="The title of your new video.")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from .video_source_live_stream_link import VideoSourceLiveStreamLink
 
@@ -28,7 +28,7 @@ class VideoSourceLiveStream(Model):
             self,
             *,
             live_stream_id: str = ...,
-            links: Sequence[VideoSourceLiveStreamLink] = ...,
+            links: Array[VideoSourceLiveStreamLink] = ...,
         ) -> None: ...
     else:
         live_stream_id = field(

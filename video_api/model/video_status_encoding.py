@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from .quality import Quality
     from .video_status_encoding_metadata import VideoStatusEncodingMetadata
@@ -31,7 +31,7 @@ class VideoStatusEncoding(Model):
             self,
             *,
             playable: bool = ...,
-            qualities: Sequence[Quality] = ...,
+            qualities: Array[Quality] = ...,
             metadata: VideoStatusEncodingMetadata = ...,
         ) -> None: ...
     else:

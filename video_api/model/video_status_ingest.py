@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from typing_extensions import Literal
 
@@ -36,7 +36,7 @@ class VideoStatusIngest(Model):
             *,
             status: Literal["uploading", "uploaded", "ingesting", "ingested"] = ...,
             filesize: Optional[int] = ...,
-            received_bytes: Sequence[BytesRange] = ...,
+            received_bytes: Array[BytesRange] = ...,
             received_parts: VideoStatusIngestReceivedParts = ...,
         ) -> None: ...
     else:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
 
 class VideoStatusIngestReceivedParts(Model):
@@ -25,7 +25,7 @@ class VideoStatusIngestReceivedParts(Model):
         def __init__(
             self,
             *,
-            parts: Sequence[int] = ...,
+            parts: Array[int] = ...,
             total: Optional[int] = ...,
         ) -> None: ...
     else:

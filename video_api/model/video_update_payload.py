@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from typing_extensions import Literal
 
@@ -95,8 +95,8 @@ class VideoUpdatePayload(Model):
             public: bool = ...,
             panoramic: bool = ...,
             mp4_support: bool = ...,
-            tags: Sequence[str] = ...,
-            metadata: Sequence[Metadata] = ...,
+            tags: Array[str] = ...,
+            metadata: Array[Metadata] = ...,
             language: Optional[
                 Literal[
                     "ar",
@@ -136,7 +136,7 @@ class VideoUpdatePayload(Model):
             ] = ...,
             transcript: bool = ...,
             transcript_summary: bool = ...,
-            transcript_summary_attributes: Sequence[Literal["abstract", "takeaways"]] = ...,
+            transcript_summary_attributes: Array[Literal["abstract", "takeaways"]] = ...,
         ) -> None: ...
     else:
         player_id = field(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Tuple
 
     from .pagination import Pagination
     from .watermark import Watermark
@@ -28,7 +28,7 @@ class WatermarksListResponse(Model):
         def __init__(
             self,
             *,
-            data: Sequence[Watermark],
+            data: Array[Watermark],
             pagination: Pagination,
         ) -> None: ...
     else:

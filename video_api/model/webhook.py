@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Optional, Sequence, Tuple
+    from typing import Optional, Tuple
 
     from typing_extensions import Literal
 
@@ -50,7 +50,7 @@ class Webhook(Model):
             *,
             webhook_id: str = ...,
             created_at: datetime = ...,
-            events: Sequence[
+            events: Array[
                 Literal[
                     "live-stream.broadcast.started",
                     "live-stream.broadcast.ended",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..schemas import Model, field
+from ..schemas import Array, Model, field
 
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from typing import Tuple
 
     from typing_extensions import Literal
 
@@ -39,7 +39,7 @@ class WebhooksCreationPayload(Model):
         def __init__(
             self,
             *,
-            events: Sequence[
+            events: Array[
                 Literal[
                     "live-stream.broadcast.started",
                     "live-stream.broadcast.ended",

@@ -99,6 +99,9 @@ CASES: Dict[str, str] = {
     "method_enum_literal": """\
     videos_api.list(sort_order="up")
 """,
+    "problem_may_be_none": """\
+    print(video_api.NotFoundException().problem.title)
+""",
     "configuration_attribute_typo": """\
     client.configuration.hots = "http://127.0.0.1:8080"
 """,
@@ -202,6 +205,8 @@ def test_results_have_their_models_type(
             'Argument "sort_order" to "list" of "VideosApi" has incompatible type '
             "\"Literal['up']\"",
         ),
+        # A 502 from a proxy has no problem body: e.problem is Optional.
+        ("problem_may_be_none", "union-attr", 'Item "None" of "Problem | None" has no attribute'),
         ("configuration_attribute_typo", "attr-defined", '"Configuration" has no attribute "hots"'),
         (
             "configuration_environment",

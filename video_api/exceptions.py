@@ -11,7 +11,21 @@ import re
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Type
 
 if TYPE_CHECKING:
+    from typing_extensions import Protocol
+
     from .api_client import ApiResponse
+
+    class Problem(Protocol):
+        """What every error model of the spec has (RFC 9457's members): ``isinstance(problem,
+        BadRequest)`` for a model's others."""
+
+        @property
+        def type(self) -> Optional[str]: ...
+        @property
+        def title(self) -> Optional[str]: ...
+        @property
+        def status(self) -> Optional[int]: ...
+
 
 #: An upload token in a query string or in an /upload-tokens/ path, up to where the URL (or
 #: the message naming it) goes on.
@@ -93,15 +107,16 @@ class ApiException(OpenApiException):
         super().__init__(self._message())
 
     @property
-    def problem(self) -> Any:
-        """The parsed problem body (``BadRequest``, ``NotFound``, ...), or None if there is none."""
+    def problem(self) -> Optional[Problem]:
+        """The parsed problem body (``BadRequest``, ``NotFound``, ...), or None if there is none
+        (a 502 from a proxy sends HTML)."""
         body = getattr(self.api_response, "body", None)
         return body if hasattr(body, "title") else None
 
     def _message(self) -> str:
         parts = [f"({self.status})" if self.status is not None else "", self.reason or ""]
         head = " ".join(p for p in parts if p) or type(self).__name__
-        problem = self.problem  # a model, read as a mapping: problem models differ in fields
+        problem: Any = self.problem  # read as a mapping: problem models differ in fields
         if problem is not None:
             if problem.get("title"):
                 head += f": {problem['title']}"

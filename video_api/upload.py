@@ -408,7 +408,7 @@ class _Upload:
                 response = self._attempt(body, content_range, tries + waits)
                 break
             except ApiException as error:
-                kind = error.problem.get("type") if error.problem is not None else None
+                kind = error.problem.type if error.problem is not None else None
                 taken = error.status == 400 and str(kind).endswith("video-source-already-uploaded")
                 if final and taken and (part in self.state._tried or self.state._acked):
                     # Taken by an earlier try whose answer was lost (in this call or the one it

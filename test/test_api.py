@@ -1042,6 +1042,7 @@ def test_default_headers_go_on_every_request(emulator: Emulator) -> None:
     with video_api.ApiClient(configuration, "X-Trace", "abc") as client:
         login(authentication_api.AuthenticationApi(client), emulator)
         client.set_default_header("X-Other", "def")
+        client.set_default_header("X-Count", 3)  # type: ignore[arg-type]  # as http.client takes it
         client.user_agent = "my-app/1.0"
         VideosApi(client).list()
         with pytest.raises(TypeError):
@@ -1051,6 +1052,7 @@ def test_default_headers_go_on_every_request(emulator: Emulator) -> None:
     assert first.headers["X-Trace"] == "abc" and "X-Other" not in first.headers
     assert first.headers["User-Agent"] == f"video-api-python/{VERSION}"
     assert (second.headers["X-Trace"], second.headers["X-Other"]) == ("abc", "def")
+    assert second.headers["X-Count"] == "3"
     assert second.headers["User-Agent"] == "my-app/1.0"
 
 
@@ -1084,6 +1086,7 @@ def test_application_and_sdk_names_go_as_origin_headers(emulator: Emulator) -> N
             f"application name must be 1 to 50 of A-Z, a-z, 0-9, '-' and '_', got {'a' * 51!r}",
         ),
         ("app", "1.0.0.0", "application version must be like 1, 1.2 or 1.2.3, got '1.0.0.0'"),
+        ("app", "١.٢", "application version must be like 1, 1.2 or 1.2.3, got '١.٢'"),
         ("app", "", "application version must be like 1, 1.2 or 1.2.3, got ''"),
         ("", "1.0", "application name must be 1 to 50 of A-Z, a-z, 0-9, '-' and '_', got ''"),
     ],
@@ -1105,9 +1108,10 @@ def test_a_default_header_that_would_break_the_request_is_refused() -> None:
         == "set_default_header: header 'X-Trace' has a character HTTP does not allow"
     )
     with pytest.raises(
-        video_api.ApiTypeError, match="header names and values are str, got str and int"
+        video_api.ApiTypeError,
+        match="header names are str and values str or int, got str and float",
     ):
-        video_api.ApiClient(header_name="X-Count", header_value=1)  # type: ignore[arg-type]
+        video_api.ApiClient(header_name="X-Ratio", header_value=0.5)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("as_model", [False, True], ids=["dict", "model"])
@@ -1150,12 +1154,12 @@ def test_call_api_sends_a_body_as_json_and_returns_the_decoded_answer(
         (
             {"accept_content_types": (1,)},
             ApiTypeError,
-            "p_ost_auth_api_key: header names and values are str, got str and int",
+            "p_ost_auth_api_key: a media type is a str, got int",
         ),
         (
             {"content_type": None},
             ApiTypeError,
-            "p_ost_auth_api_key: header names and values are str, got str and NoneType",
+            "p_ost_auth_api_key: a media type is a str, got NoneType",
         ),
     ],
     ids=["crlf", "none", "one-str", "int", "content-type-none"],

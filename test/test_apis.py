@@ -609,14 +609,28 @@ def test_per_call_timeout_headers_and_http_info(emulator: Emulator) -> None:
         ({"metadata": {"k": None}}, video_api.ApiTypeError, r"list: metadata\['k'\] .*NoneType$"),
         ({"metadata": {"k": {"x": "v"}}}, video_api.ApiTypeError, "got dict$"),
         ({"_headers": [("X-Trace", "1")]}, video_api.ApiTypeError, "got list$"),
-        ({"_headers": {"X-Trace": 1}}, video_api.ApiTypeError, "got str and int$"),
+        ({"_headers": {"X-Trace": 0.5}}, video_api.ApiTypeError, "got str and float$"),
         (
             {"_headers": {"X-Trace": "a\r\nX-Evil: 1"}},
             video_api.ApiValueError,
             "^list: _headers: header 'X-Trace' has a character HTTP does not allow$",
         ),
+        (  # http.client encodes values as Latin-1: it would raise UnicodeEncodeError
+            {"_headers": {"X-Trace": "名前"}},
+            video_api.ApiValueError,
+            "^list: _headers: header 'X-Trace' has a character HTTP does not allow$",
+        ),
     ],
-    ids=["set", "none-item", "none-value", "nested-map", "header-pairs", "header-int", "crlf"],
+    ids=[
+        "set",
+        "none-item",
+        "none-value",
+        "nested-map",
+        "header-pairs",
+        "header-float",
+        "crlf",
+        "not-latin-1",
+    ],
 )
 def test_a_query_value_or_header_that_cannot_be_sent_is_refused_before_sending(
     emulator: Emulator, kwargs: Dict[str, Any], error: type, message: str

@@ -466,7 +466,8 @@ def test_usage_errors_exit_2(args: List[str]) -> None:
 
 @pytest.mark.parametrize("value", ["-5", "0"])
 def test_serve_refuses_a_token_lifetime_below_1(value: str) -> None:
-    result = run("serve", "--token-lifetime", value)
+    """In a child process: were the value taken, serve would run until a signal."""
+    result = run_process("serve", "--token-lifetime", value)
     message = (
         "video-api serve: error: argument --token-lifetime: "
         f"must be a whole number of seconds, at least 1, got '{value}'\n"

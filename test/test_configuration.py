@@ -114,3 +114,11 @@ def test_a_chunk_size_api_video_would_refuse_is_refused_when_set(
     with pytest.raises(error, match=message):
         configuration.chunk_size = value  # type: ignore[assignment]
     assert configuration.chunk_size == 50 * 1024 * 1024
+
+
+def test_a_configuration_pickled_before_chunk_size_existed_gets_the_default() -> None:
+    state = vars(video_api.Configuration()).copy()
+    del state["_chunk_size"]
+    old = video_api.Configuration.__new__(video_api.Configuration)
+    old.__dict__.update(state)
+    assert old.chunk_size == 50 * 1024 * 1024

@@ -118,8 +118,19 @@ def test_the_api_classes_import_from_apis_as_in_api_videos_client_one_module_eac
     import video_api.apis
 
     assert sorted(video_api.apis.__all__) == sorted(TAGS)
+    assert set(TAGS) <= set(dir(video_api.apis))
     for name in TAGS:
         assert getattr(video_api.apis, name).__name__ == name
+    # What type checkers see (written beside the generated TAGS) names every tag too.
+    tree = ast.parse(Path(video_api.apis.__file__).read_text(encoding="utf-8"))
+    typed = {
+        alias.asname
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if node.module and node.module.startswith("tags.")
+    }
+    assert typed == set(TAGS)
     with pytest.raises(ImportError, match="cannot import name 'VideoApi'"):
         from video_api.apis import VideoApi  # type: ignore[attr-defined]  # noqa: F401
 

@@ -45,9 +45,9 @@ LEGACY_METHOD = """    @overload
     ) -> ApiResponseWithoutDeserialization: ...
     def {op.name}(self, body: {body} = unset, {options}, skip_deserialization: bool = False
     ) -> ApiResponse[Any]:
-        \"\"\"{op.summary}: {op.method} {op.path}, returning ApiResponseFor{ok}. body:
-        {op.body_model} (or a mapping of its fields). The options, and the ApiException raised
-        for an error status: docs/apis/tags/AuthenticationApi.md.\"\"\"
+        \"\"\"{op.summary}: {op.method} {op.path}, giving ApiResponseFor{ok}. body: {op.body_model}
+        or a mapping of its fields; content_type, accept_content_types: media types sent and
+        accepted; timeout: seconds or (connect, read); skip_deserialization: the raw response.\"\"\"
         return self.api_client.call_operation(_{op.name}.operation, body, content_type,
             accept_content_types, stream, timeout, skip_deserialization)
 """

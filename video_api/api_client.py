@@ -88,6 +88,8 @@ MAX_JSON_BYTES = 8 * 1024 * 1024
 READ_BLOCK = 64 * 1024
 #: An HTTP method or header name (RFC 9110's token)
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: A header value http.client can send: Latin-1 (as it encodes them), no line break or NUL.
+_FIELD_VALUE = re.compile(r"[^\r\n\0\u0100-\U0010ffff]*")
 _OPTIONS = frozenset({"_request_timeout", "_headers", "_return_http_data_only", "_preload_content"})
 
 
@@ -253,12 +255,13 @@ def _headers_given(headers: Any, where: str) -> Mapping[str, str]:
             f"{where} expects a mapping of header names to values, got {type(headers).__name__}"
         )
     for name, value in headers.items():
-        if not isinstance(name, str) or not isinstance(value, str):
+        number = isinstance(value, int) and not isinstance(value, bool)  # sent as its digits
+        if not isinstance(name, str) or not (isinstance(value, str) or number):
             raise ApiTypeError(
-                f"{where}: header names and values are str, got "
+                f"{where}: header names are str and values str or int, got "
                 f"{type(name).__name__} and {type(value).__name__}"
             )
-        if not _TOKEN.fullmatch(name) or any(c in value for c in "\r\n\0"):
+        if not _TOKEN.fullmatch(name) or not _FIELD_VALUE.fullmatch(str(value)):
             raise ApiValueError(f"{where}: header {name!r} has a character HTTP does not allow")
     return headers
 
@@ -414,7 +417,9 @@ class ApiClient:
             raise ApiValueError(
                 f"{kind} name must be 1 to 50 of A-Z, a-z, 0-9, '-' and '_', got {name!r}"
             )
-        if not isinstance(version, str) or not re.fullmatch(r"\d{1,3}(\.\d{1,3}){0,2}", version):
+        if not isinstance(version, str) or not re.fullmatch(
+            r"[0-9]{1,3}(\.[0-9]{1,3}){0,2}", version
+        ):
             raise ApiValueError(f"{kind} version must be like 1, 1.2 or 1.2.3, got {version!r}")
         self.set_default_header(header, f"{name}:{version}")
 
@@ -502,9 +507,12 @@ class ApiClient:
                     f"{operation.name}: accept_content_types expects a list or tuple of media "
                     f"types, got {type(accept).__name__}"
                 )
-            _headers_given({"Content-Type": content_type}, operation.name)
-            for kind in accept:
-                _headers_given({"Accept": kind}, operation.name)
+            for header, kind in [("Content-Type", content_type), *(("Accept", a) for a in accept)]:
+                if not isinstance(kind, str):
+                    raise ApiTypeError(
+                        f"{operation.name}: a media type is a str, got {type(kind).__name__}"
+                    )
+                _headers_given({header: kind}, operation.name)
         payload = None
         if body is not unset:
             if not is_json(content_type):

@@ -5,16 +5,13 @@ from __future__ import annotations
 import logging
 import math
 import re
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Literal, Optional, Tuple, Union
 from urllib.parse import urlsplit, urlunsplit
 
 from .exceptions import ApiTypeError, ApiValueError
 
-if TYPE_CHECKING:
-    from typing_extensions import Literal
-
-    Environment = Literal["production", "sandbox"]
-    AuthMethod = Literal["basic", "bearer"]
+Environment = Literal["production", "sandbox"]
+AuthMethod = Literal["basic", "bearer"]
 
 ENVIRONMENTS: Dict[str, str] = {
     "production": "https://ws.api.video",
@@ -122,6 +119,7 @@ class Configuration:
 
     #: How many times a setting was set: a client takes up a change at its next call.
     _changes = 0
+    _chunk_size = DEFAULT_CHUNK_SIZE  # for one pickled before the setting existed
 
     if not TYPE_CHECKING:  # else type checkers would take any name, a misspelled one too
 

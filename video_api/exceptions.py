@@ -8,23 +8,22 @@ one subclass per status family. No message ever includes a credential.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Type
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Protocol, Sequence, Type
 
 if TYPE_CHECKING:
-    from typing_extensions import Protocol
-
     from .api_client import ApiResponse
 
-    class Problem(Protocol):
-        """What every error model of the spec has (RFC 9457's members): ``isinstance(problem,
-        BadRequest)`` for a model's others."""
 
-        @property
-        def type(self) -> Optional[str]: ...
-        @property
-        def title(self) -> Optional[str]: ...
-        @property
-        def status(self) -> Optional[int]: ...
+class Problem(Protocol):
+    """What every error model of the spec has (RFC 9457's members): ``isinstance(problem,
+    BadRequest)`` for a model's others."""
+
+    @property
+    def type(self) -> Optional[str]: ...
+    @property
+    def title(self) -> Optional[str]: ...
+    @property
+    def status(self) -> Optional[int]: ...
 
 
 #: An upload token in a query string or in an /upload-tokens/ path, up to where the URL (or

@@ -5,7 +5,7 @@ is first asked for, so that importing one API does not import them all."""
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, List
 
 from .tags import TAGS
 
@@ -28,6 +28,10 @@ def __getattr__(name: str) -> Any:
     if name not in TAGS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(f"{__name__}.tags.{TAGS[name]}"), name)
+
+
+def __dir__() -> List[str]:
+    return sorted([*globals(), *TAGS])
 
 
 __all__ = list(TAGS)

@@ -53,9 +53,9 @@ class AuthenticationApi(BaseApi):
         timeout: Optional[Timeout] = None,
         skip_deserialization: bool = False,
     ) -> ApiResponse[Any]:
-        """Get Bearer Token: POST /auth/api-key, returning ApiResponseFor200. body:
-        AuthenticatePayload (or a mapping of its fields). The options, and the ApiException raised
-        for an error status: docs/apis/tags/AuthenticationApi.md."""
+        """Get Bearer Token: POST /auth/api-key, giving ApiResponseFor200. body: AuthenticatePayload
+        or a mapping of its fields; content_type, accept_content_types: media types sent and
+        accepted; timeout: seconds or (connect, read); skip_deserialization: the raw response."""
         return self.api_client.call_operation(
             _p_ost_auth_api_key.operation,
             body,
@@ -96,9 +96,9 @@ class AuthenticationApi(BaseApi):
         timeout: Optional[Timeout] = None,
         skip_deserialization: bool = False,
     ) -> ApiResponse[Any]:
-        """Refresh Bearer Token: POST /auth/refresh, returning ApiResponseFor200. body:
-        RefreshTokenPayload (or a mapping of its fields). The options, and the ApiException raised
-        for an error status: docs/apis/tags/AuthenticationApi.md."""
+        """Refresh Bearer Token: POST /auth/refresh, giving ApiResponseFor200. body: RefreshTokenPayload
+        or a mapping of its fields; content_type, accept_content_types: media types sent and
+        accepted; timeout: seconds or (connect, read); skip_deserialization: the raw response."""
         return self.api_client.call_operation(
             _p_ost_auth_refresh.operation,
             body,

@@ -59,7 +59,7 @@ from video_api.model.video_status_ingest import VideoStatusIngest
 from video_api.model.video_status_ingest_received_parts import VideoStatusIngestReceivedParts
 from video_api.model.webhook import Webhook
 from video_api.model.webhooks_creation_payload import WebhooksCreationPayload
-from video_api.schemas import Model
+from video_api.schemas import Model, field
 
 API_KEY = "sk_live_0123456789abcdefghijklmnop"
 ACCESS = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.payload.signature-access"
@@ -915,6 +915,34 @@ def test_problems_nested_as_deep_as_json_allows_raise_only_api_errors() -> None:
         assert "BadRequest" in str(error) or "AdditionalBadRequestErrors" in str(error)
 
 
+class Node(Model):
+    """A model that nests itself, as a recursive schema would generate one."""
+
+    __slots__ = ()
+    name = field("name", str)
+    child = field("child", "Node")
+
+
+def test_a_model_nesting_itself_parses_at_every_depth() -> None:
+    parsed = Node._from_wire({"name": "a", "child": {"name": "b", "child": {"name": "c"}}})
+    assert type(parsed.child) is Node and type(parsed.child.child) is Node
+    assert parsed.child.child.name == "c"
+    with pytest.raises(ApiTypeError) as info:
+        Node._from_wire({"child": {"child": "leaf"}})
+    assert str(info.value) == "Node.child ('child') expects Node, got str"
+
+
+def test_nesting_deeper_than_python_recurses_is_an_api_value_error() -> None:
+    """Too deep for the parser's recursion: the model is named, no RecursionError escapes."""
+    data: Dict[str, Any] = {"name": "bottom"}
+    for _ in range(sys.getrecursionlimit()):
+        data = {"child": data}
+    with pytest.raises(ApiValueError) as info:
+        Node._from_wire(data)
+    assert str(info.value) == "Node is nested too deeply"
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
 # -- JSON, equality, copying ----------------------------------------------------------------
 
 
@@ -1029,8 +1057,8 @@ def test_a_model_equals_its_own_mapping_view() -> None:
 
 
 def test_nested_model_modules_are_imported_on_first_use() -> None:
-    """Importing a model does not import the models it nests: its first parse does (it
-    prepares how each field is read, once)."""
+    """Importing a model does not import the models it nests: its first parse does, all it
+    nests at any depth, as it compiles their parsers with its own, once."""
     code = (
         "import json, sys\n"
         "import video_api.model.video as m\n"
@@ -1053,9 +1081,10 @@ def test_nested_model_modules_are_imported_on_first_use() -> None:
         timeout=60,
     )
     imported, parsed, with_assets, module = json.loads(result.stdout)
-    nested = ["video_api.model.metadata", "video_api.model.video_assets"]
+    nested = ["metadata", "video_assets", "video_source", "video_source_live_stream"]
+    nested += ["video_source_live_stream_link"]
     assert imported == ["video_api.model.video"]
-    assert parsed == sorted([*nested, "video_api.model.video", "video_api.model.video_source"])
+    assert parsed == sorted(f"video_api.model.{name}" for name in [*nested, "video"])
     assert with_assets == parsed
     assert module == "video_api.model.video_assets"
 

@@ -26,7 +26,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import pytest
 
@@ -368,6 +368,22 @@ def test_production_flag_overrides_the_configuration_environment() -> None:
     assert pinned.configuration.host == "http://127.0.0.1:1"
     sandbox.close()
     pinned.close()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ((False, "production"), "production=False and environment='production'"),
+        ((True, "sandbox"), "production=True and environment='sandbox'"),
+    ],
+)
+def test_production_flag_and_environment_that_contradict_are_refused(
+    arguments: Tuple[bool, Any], message: str
+) -> None:
+    """``AuthenticatedApiClient(key, False, "production")`` would silently pick one."""
+    with pytest.raises(ApiValueError) as info:
+        video_api.AuthenticatedApiClient("k", *arguments)
+    assert str(info.value) == (f"AuthenticatedApiClient: {message} contradict each other; give one")
 
 
 def test_connect_gets_a_token_before_any_call(

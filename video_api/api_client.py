@@ -874,7 +874,13 @@ class AuthenticatedApiClient(ApiClient):
         configuration.api_key = api_key  # an empty key is refused here
         configuration.auth = "bearer"
         if production is not None:
-            environment = "production" if production else "sandbox"
+            chosen: Environment = "production" if production else "sandbox"
+            if environment not in (None, chosen):
+                raise ApiValueError(
+                    f"AuthenticatedApiClient: production={production} and "
+                    f"environment={environment!r} contradict each other; give one"
+                )
+            environment = chosen
         if environment is not None:  # else the configuration's own (production by default)
             configuration.environment = environment
         super().__init__(configuration, header_name, header_value)

@@ -177,8 +177,12 @@ class FloorVideo:
 
     name = "floor"
 
-    def __init__(self, url: str, key: str, video_id: str) -> None:
-        self.http = urllib3.PoolManager()
+    def __init__(
+        self, url: str, key: str, video_id: str, timeout: Optional[urllib3.Timeout] = None
+    ) -> None:
+        self.http = (
+            urllib3.PoolManager() if timeout is None else urllib3.PoolManager(timeout=timeout)
+        )
         self.url = url
         self.video_id = video_id
         self.headers = {

@@ -932,6 +932,18 @@ def test_a_model_nesting_itself_parses_at_every_depth() -> None:
     assert str(info.value) == "Node.child ('child') expects Node, got str"
 
 
+class Empty(Model):
+    """A model without declared fields, as an object schema with none would generate."""
+
+    __slots__ = ()
+
+
+def test_a_model_without_fields_keeps_what_the_server_sends() -> None:
+    assert Empty._from_wire({"any": [1]}).to_dict() == {"any": [1]}
+    with pytest.raises(ApiTypeError, match=r"^Empty expects a JSON object, got list$"):
+        Empty._from_wire([])
+
+
 def test_nesting_deeper_than_python_recurses_is_an_api_value_error() -> None:
     """Too deep for the parser's recursion: the model is named, no RecursionError escapes."""
     data: Dict[str, Any] = {"name": "bottom"}

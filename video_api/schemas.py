@@ -512,7 +512,7 @@ def _compiled(cls: Type[Model]) -> Callable[[Optional[Field], Any], Any]:
                         "        else:",
                         f"            data[{wire}] = load{index}(spec{index}, value)",
                     ]
-            lines += ["    except RecursionError:", "        too_deep(cls)"]
+            lines += ["        pass", "    except RecursionError:", "        too_deep(cls)"]
             lines += ["    self = new(cls)", "    set_values(self, data)", "    return self"]
             exec(compile("\n".join(lines), f"<{cls.__name__} parser>", "exec"), space)
             cls._parse = space["parse"]

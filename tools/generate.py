@@ -321,7 +321,7 @@ class Op:
             for status, model in self.responses.items():
                 lines += [f"SchemaFor{status}ResponseBodyApplicationJson = {model}", "", ""]
                 lines += [f"class ApiResponseFor{status}(ApiResponse[{model}]):"]
-                lines += [f"    body_model = {model}"]
+                lines += [f'    """The {status} response; its body: {model}."""']
         returned = self.success or "None"
         if self.success and not self.legacy:
             lines += ["", "if TYPE_CHECKING:"]

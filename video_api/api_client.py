@@ -52,7 +52,7 @@ from .exceptions import (
 from .operation import ApiResponse, ApiResponseWithoutDeserialization, Operation
 from .schemas import Model, _encode, resolve, unset
 
-logger = logging.getLogger("video_api")
+logger: logging.Logger = logging.getLogger("video_api")
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -114,12 +114,12 @@ class Request:
         timeout: Optional[Timeout] = None,
         host: Optional[str] = None,
     ) -> None:
-        self.operation = operation
-        self.url = url  # the path and query, below the configured host
-        self.headers = headers
-        self.body = body
-        self.timeout = timeout
-        self.host = host
+        self.operation: Operation[Any] = operation
+        self.url: str = url  # the path and query, below the configured host
+        self.headers: Dict[str, str] = headers
+        self.body: Union[bytes, MultipartBody, None] = body
+        self.timeout: Optional[Timeout] = timeout
+        self.host: Optional[str] = host
         #: When the whole call must be over (monotonic), for a timeout given as one number.
         self.deadline: Optional[float] = None
         #: Set for a token exchange: the transport of the token manager that asks for it.
@@ -142,9 +142,9 @@ class MultipartBody:
         blocks: Callable[[], Iterator[Union[bytes, memoryview]]]
 
     def __init__(self, fields: Sequence[Tuple[str, Any, bool]], where: str) -> None:
-        self.boundary = os.urandom(16).hex()
-        self.content_type = f"multipart/form-data; boundary={self.boundary}"
-        self.replayable = True
+        self.boundary: str = os.urandom(16).hex()
+        self.content_type: str = f"multipart/form-data; boundary={self.boundary}"
+        self.replayable: bool = True
         self._sections: List[Union[bytes, MultipartBody.File]] = []
         for wire, value, is_file in fields:
             disposition = f'Content-Disposition: form-data; name="{wire}"'
@@ -282,7 +282,7 @@ class BaseApi:
             raise ApiTypeError(
                 f"{type(self).__name__} expects an ApiClient, got {type(api_client).__name__}"
             )
-        self.api_client = api_client if api_client is not None else ApiClient()
+        self.api_client: ApiClient = api_client if api_client is not None else ApiClient()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.api_client!r})"

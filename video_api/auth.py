@@ -118,7 +118,7 @@ class TokenManager:
         or key than the configuration's now)."""
         self._exchange = exchange
         self._clock = clock
-        self.api_key = configuration.api_key
+        self.api_key: Optional[str] = configuration.api_key
         self.on_token: Optional[Callable[[Dict[str, Any]], None]] = configuration.on_token
         self._token: Optional[_Token] = None
         if configuration.token is not None and restore:

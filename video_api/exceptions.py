@@ -101,7 +101,9 @@ class ApiException(OpenApiException):
         self.headers = headers
         self.body = body
         self.api_response = api_response
-        self.detail = detail if detail is None else shown(detail)  # it may name an upload URL
+        self.detail: Optional[str] = (
+            detail if detail is None else shown(detail)
+        )  # it may name an upload URL
         self.retries = retries
         super().__init__(self._message())
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import (
     TYPE_CHECKING,
     Any,
-    ClassVar,
     Dict,
     Generic,
     Iterator,
@@ -38,7 +37,9 @@ class Param:
     __slots__ = ("name", "where", "wire")
 
     def __init__(self, name: str, wire: str, where: str) -> None:
-        self.name, self.wire, self.where = name, wire, where
+        self.name: str = name
+        self.wire: str = wire
+        self.where: str = where
 
     def __repr__(self) -> str:
         return f"Param({self.name!r}, {self.wire!r}, {self.where!r})"
@@ -48,8 +49,6 @@ class ApiResponse(Generic[B]):
     """A response: the urllib3 ``response``, the parsed ``body``, the ``headers``, its
     ``status``, and how many ``retries`` it took. It unpacks and indexes as ``body, status,
     headers``, like api.video's own client's tuple with ``_return_http_data_only=False``."""
-
-    body_model: ClassVar[Optional[Type[Model]]] = None
 
     def __init__(
         self, response: urllib3.HTTPResponse, body: B, headers: Any = unset, retries: int = 0
@@ -128,17 +127,17 @@ class Operation(Generic[T]):
         summary: str = "",
         response_classes: Optional[Mapping[int, Type[ApiResponse[Any]]]] = None,
     ) -> None:
-        self.name = name
-        self.method = method
-        self.path = path
-        self.params = params
-        self.body_model = body_model
-        self.responses = responses
-        self.security = security
-        self.replay_safe = replay_safe
-        self.paginated = paginated
-        self.summary = summary
-        self.response_classes = response_classes or {}
+        self.name: str = name
+        self.method: str = method
+        self.path: str = path
+        self.params: Tuple[Param, ...] = params
+        self.body_model: Optional[str] = body_model
+        self.responses: Mapping[int, Optional[str]] = responses
+        self.security: Tuple[str, ...] = security
+        self.replay_safe: bool = replay_safe
+        self.paginated: bool = paginated
+        self.summary: str = summary
+        self.response_classes: Mapping[int, Type[ApiResponse[Any]]] = response_classes or {}
         self._models: Dict[Union[int, str], Optional[Type[Model]]] = {}
 
     def model(self, status: Union[int, str]) -> Optional[Type[Model]]:

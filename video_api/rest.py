@@ -31,7 +31,7 @@ from urllib3.exceptions import HTTPError as HTTPError  # re-exported: the client
 from .configuration import Configuration, Timeout, check_timeout, check_url, redact
 from .exceptions import ApiConnectionError, ApiTimeoutError, ApiValueError, shown
 
-logger = logging.getLogger("video_api")
+logger: logging.Logger = logging.getLogger("video_api")
 
 #: Statuses worth another try: the server said it did not (or could not) do the work.
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -157,11 +157,13 @@ class RESTClientObject:
         if configuration.assert_hostname is not None:
             pool_args["assert_hostname"] = configuration.assert_hostname
         self._pool_args = pool_args
-        self.host = configuration.host
-        self.base_path = urlsplit(self.host).path.rstrip("/")
+        self.host: str = configuration.host
+        self.base_path: str = urlsplit(self.host).path.rstrip("/")
         self._bounds = check_timeout(configuration.timeout)  # (connect, read)
-        self.timeout = urllib3.Timeout(connect=self._bounds[0], read=self._bounds[1])
-        self.retries = configuration.retries
+        self.timeout: urllib3.Timeout = urllib3.Timeout(
+            connect=self._bounds[0], read=self._bounds[1]
+        )
+        self.retries: int = configuration.retries
         self._open()
         _clients.add(self)
 
@@ -174,7 +176,9 @@ class RESTClientObject:
         self.manager: urllib3.PoolManager = manager_class(**self._pool_args)
         self.manager.pool_classes_by_scheme = {"http": _Pool, "https": _HTTPSPool}
         # Through a proxy every request goes via the manager, which adds proxy headers.
-        self.pool = None if proxied else self.manager.connection_from_url(self.host)
+        self.pool: Optional[urllib3.HTTPConnectionPool] = (
+            None if proxied else self.manager.connection_from_url(self.host)
+        )
 
     def close(self) -> None:
         """Close every pooled connection; a later request opens a new one."""

@@ -63,7 +63,7 @@ class Unset:
         return False
 
 
-unset = Unset()
+unset: Unset = Unset()
 
 
 def resolve(ref: str) -> Any:

@@ -53,12 +53,12 @@ if TYPE_CHECKING:
     #: ``progress(uploaded_bytes, total_bytes)``; the total is None while a stream's is unknown.
     Progress = Callable[[int, Optional[int]], object]
 
-logger = logging.getLogger("video_api")
+logger: logging.Logger = logging.getLogger("video_api")
 
 #: The largest source taken: 8 PiB, past any video the API stores, and the largest size JSON
 #: (the API's ``filesize``) carries exactly. A file object claiming more is refused.
 MAX_SIZE = 2**53
-BLOCK = MiB  # read from the source and handed to the connection at a time
+BLOCK: int = MiB  # read from the source and handed to the connection at a time
 
 
 class UploadError(ApiException):
@@ -84,7 +84,9 @@ class UploadError(ApiException):
         super().__init__(detail=None if cause is None else str(cause))
         if isinstance(cause, ApiException):
             vars(self).update(vars(cause))  # its status, headers, parsed problem, retries...
-        self.part, self.acknowledged, self.resume = part, acknowledged, resume
+        self.part: Optional[int] = part
+        self.acknowledged: int = acknowledged
+        self.resume: Optional[UploadResume] = resume
 
     def _message(self) -> str:
         return self._text
@@ -836,8 +838,11 @@ class ProgressiveSession:
         part_retries: int = 3,
     ) -> None:
         _check_int(part_retries, "part_retries", 0)
-        self.api, self.video_id, self.token, self.part_retries = api, video_id, token, part_retries
-        self.current_part = 1
+        self.api: ChunkedUploads = api
+        self.video_id: Optional[str] = video_id
+        self.token: Optional[str] = token
+        self.part_retries: int = part_retries
+        self.current_part: int = 1
         self._acked: dict[int, int] = {}
         self._tried: set[int] = set()  # parts that may have been taken, as for UploadResume
         self._done = False

@@ -13,14 +13,14 @@ SchemaFor200ResponseBodyApplicationJson = AccessToken
 
 
 class ApiResponseFor200(ApiResponse[AccessToken]):
-    body_model = AccessToken
+    """The 200 response; its body: AccessToken."""
 
 
 SchemaFor400ResponseBodyApplicationJson = BadRequest
 
 
 class ApiResponseFor400(ApiResponse[BadRequest]):
-    body_model = BadRequest
+    """The 400 response; its body: BadRequest."""
 
 
 operation: Operation[AccessToken] = Operation(

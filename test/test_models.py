@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import enum
 import importlib
+import inspect
 import json
 import pickle
 import pkgutil
@@ -1277,6 +1278,27 @@ def test_class_docstring_and_help_list_the_fields(cls: Type[Model]) -> None:
         if spec.required:
             assert f"{spec.name} ({spec.type_name}, required)" in doc
     assert doc.splitlines()[0].startswith(cls.__name__)
+
+
+def test_signature_names_the_fields_as_keywords() -> None:
+    """inspect.signature, which help(), IPython and run-time completion read, shows each field
+    by Python name and type, required ones without a default; the constructor takes them."""
+    signature = inspect.signature(VideoCreationPayload)
+    parameters = list(signature.parameters.values())
+    assert [p.name for p in parameters] == [
+        "_data",
+        *(f.name for f in VideoCreationPayload._fields),
+    ]
+    assert parameters[0].kind is inspect.Parameter.POSITIONAL_ONLY
+    assert {p.kind for p in parameters[1:]} == {inspect.Parameter.KEYWORD_ONLY}
+    title, tags, metadata = (signature.parameters[n] for n in ("title", "tags", "metadata"))
+    assert (title.annotation, title.default) == (str, inspect.Parameter.empty)
+    assert (tags.annotation, tags.default) == (list[str], None)
+    assert metadata.annotation == list[Metadata]
+    assert signature.bind(title="t", tags=["a"]).arguments == {"title": "t", "tags": ["a"]}
+    assert "(_data=None, /, *, title: str, description: str = None" in pydoc.render_doc(
+        VideoCreationPayload, renderer=pydoc.plaintext
+    )
 
 
 def test_models_module_re_exports_every_model() -> None:

@@ -469,6 +469,29 @@ def _pprint_model(
     stream.write(")")
 
 
+class _Signature:
+    """A model class's ``inspect.signature``: its fields as keywords, by Python name, as
+    ``help()``, IPython and editors reading signatures at run time show them. Made when asked
+    for, as a model's constructor itself takes ``**fields``."""
+
+    def __get__(self, model: Optional[Model], cls: Type[Model]) -> Any:
+        import inspect
+
+        Parameter = inspect.Parameter
+        parameters = [Parameter("_data", Parameter.POSITIONAL_ONLY, default=None)]
+        for spec in cls._fields:
+            default = Parameter.empty if spec.required else None
+            kind = spec.resolve()
+            hint = list[kind] if spec.many else kind  # type: ignore[valid-type]
+            parameters.append(
+                Parameter(spec.name, Parameter.KEYWORD_ONLY, default=default, annotation=hint)
+            )
+        return inspect.Signature(parameters, return_annotation=None)
+
+
+Model.__signature__ = _Signature()  # type: ignore[attr-defined]
+
+
 def _first_parse(cls: Type[M], field: Optional[Field], data: Any) -> M:
     """A model's ``_parse`` until its first call, which compiles the real one in its place."""
     return _compiled(cls)(field, data)  # type: ignore[no-any-return]

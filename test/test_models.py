@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 import video_api
 import video_api.model
-from video_api import models
+from video_api import models, schemas
 from video_api.exceptions import (
     ApiAttributeError,
     ApiKeyError,
@@ -922,15 +922,43 @@ class Node(Model):
     __slots__ = ()
     name = field("name", str)
     child = field("child", "Node")
+    children = field("children", "Node", many=True)
 
 
 def test_a_model_nesting_itself_parses_at_every_depth() -> None:
     parsed = Node._from_wire({"name": "a", "child": {"name": "b", "child": {"name": "c"}}})
     assert type(parsed.child) is Node and type(parsed.child.child) is Node
     assert parsed.child.child.name == "c"
+    listed = Node._from_wire({"children": [{"children": [{"name": "leaf"}]}]})
+    assert listed.children[0].children[0].name == "leaf"
+    # As deep as any nested model: a frame a level, two through a list (its load_many).
+    for key, wrap, frames in [("child", lambda n: n, 1), ("children", lambda n: [n], 2)]:
+        data: Dict[str, Any] = {"name": "bottom"}
+        for _ in range(sys.getrecursionlimit() * 3 // 4 // frames):
+            data = {key: wrap(data)}
+        Node._from_wire(data)
     with pytest.raises(ApiTypeError) as info:
         Node._from_wire({"child": {"child": "leaf"}})
     assert str(info.value) == "Node.child ('child') expects Node, got str"
+
+
+def test_a_parse_while_its_own_thread_compiles_that_parser_is_a_clear_error() -> None:
+    """As from a signal handler that parses a model while the thread it interrupted compiles
+    the model's parser: an error saying so, not an endless loop into RecursionError."""
+
+    class Fresh(Model):
+        __slots__ = ()
+        name = field("name", str)
+
+    with schemas._compile_lock:
+        schemas._compiling.add(Fresh)
+        try:
+            with pytest.raises(ApiValueError) as info:
+                Fresh._from_wire({"name": "n"})
+        finally:
+            schemas._compiling.discard(Fresh)
+    assert str(info.value) == "Fresh was parsed while its parser compiled"
+    assert Fresh._from_wire({"name": "n"}).name == "n"
 
 
 class Empty(Model):

@@ -123,7 +123,7 @@ class Field:
     def loader(self) -> Tuple[Any, Callable[[Field, Any], Any]]:
         """For parsing: (the type of a server value taken as is, the function of this field and
         any other value that makes it this field's value). Decoded JSON holds only dicts, lists
-        and scalars, so plain type tests do."""
+        and scalars, so plain type tests do. A nested model's parser is compiled now."""
         expected = self.resolve()
         # A server may send an enum value this client does not know yet: it is kept.
         self.item_exact = str if self.enum else expected
@@ -494,11 +494,17 @@ Model.__signature__ = _Signature()  # type: ignore[attr-defined]
 
 def _first_parse(cls: Type[M], field: Optional[Field], data: Any) -> M:
     """A model's ``_parse`` until its first call, which compiles the real one in its place."""
-    return _compiled(cls)(field, data)  # type: ignore[no-any-return]
+    parse = _compiled(cls)
+    if isinstance(parse, functools.partial):  # this thread compiles it: a signal handler parses
+        raise ApiValueError(f"{cls.__name__} was parsed while its parser compiled", [cls.__name__])
+    return parse(field, data)  # type: ignore[no-any-return]
 
 
-_compiling: Set[type] = set()  # the models this thread is compiling, under the lock
 _compile_lock = threading.RLock()
+#: Under the lock: the models being compiled, and the fields given a placeholder for one of
+#: them (a model nesting itself), which get its parser once the outermost compile ends.
+_compiling: Set[type] = set()
+_placeholders: List[Tuple[Dict[str, Any], int, Field]] = []
 
 
 def _compiled(cls: Type[Model]) -> Callable[[Optional[Field], Any], Any]:
@@ -510,38 +516,48 @@ def _compiled(cls: Type[Model]) -> Callable[[Optional[Field], Any], Any]:
     dataclasses compiles ``__init__``: straight lines, one test per field, where a loop over
     the fields took 10% more time on a page of videos (bench: offline_parse_video_page)."""
     with _compile_lock:
-        parse = cls._parse
-        if not isinstance(parse, functools.partial) or cls in _compiling:
-            return parse  # compiled; or a model nesting itself, whose calls find it compiled
+        if not isinstance(cls._parse, functools.partial) or cls in _compiling:
+            return cls._parse  # compiled; or being compiled, and a placeholder until it is
         _compiling.add(cls)
         try:
-            space: Dict[str, Any] = {"cls": cls, "new": object.__new__, "settle": _settle}
-            space.update(set_values=_set_values, not_object=_not_object, too_deep=_too_deep)
-            lines = ["def parse(field, data):", "    if type(data) is not dict:"]
-            lines += ["        not_object(cls, field, data)", "    try:"]
-            for index, spec in enumerate(cls._fields):
-                exact, space[f"load{index}"] = spec.loader()
-                space[f"spec{index}"], space[f"exact{index}"] = spec, exact
-                test, wire = f"type(value) is not exact{index}", repr(spec.wire)
-                if exact not in (str, int, float, bool):  # a model, list or date: loaded
-                    test = "value is None"
-                lines += [
-                    f"        value = data.get({wire})",
-                    f"        if {test}:",  # not the usual value: converted, or a null checked
-                    f"            settle(data, value, spec{index}, load{index})",
-                ]
-                if test == "value is None":
-                    lines += [
-                        "        else:",
-                        f"            data[{wire}] = load{index}(spec{index}, value)",
-                    ]
-            lines += ["        pass", "    except RecursionError:", "        too_deep(cls)"]
-            lines += ["    self = new(cls)", "    set_values(self, data)", "    return self"]
-            exec(compile("\n".join(lines), f"<{cls.__name__} parser>", "exec"), space)
-            cls._parse = space["parse"]
-            return cls._parse
+            cls._parse = _compile(cls)
         finally:
             _compiling.discard(cls)
+        if not _compiling:
+            for space, index, spec in _placeholders:
+                spec.item_load = spec.type._parse
+                if not spec.many:  # a list's load_many reads spec.item_load itself
+                    space[f"load{index}"] = spec.item_load
+            _placeholders.clear()
+        return cls._parse
+
+
+def _compile(cls: Type[Model]) -> Callable[[Optional[Field], Any], Any]:
+    space: Dict[str, Any] = {"cls": cls, "new": object.__new__, "settle": _settle}
+    space.update(set_values=_set_values, not_object=_not_object, too_deep=_too_deep)
+    lines = ["def parse(field, data):", "    if type(data) is not dict:"]
+    lines += ["        not_object(cls, field, data)", "    try:"]
+    for index, spec in enumerate(cls._fields):
+        exact, space[f"load{index}"] = spec.loader()
+        space[f"spec{index}"], space[f"exact{index}"] = spec, exact
+        if isinstance(spec.item_load, functools.partial):
+            _placeholders.append((space, index, spec))
+        wire = repr(spec.wire)
+        lines.append(f"        value = data.get({wire})")
+        if exact in (str, int, float, bool):  # JSON's own: the usual value needs nothing
+            lines.append(f"        if type(value) is not exact{index}:")
+        else:  # a model, a list or a date: loaded
+            lines += ["        if value is not None:"]
+            lines += [
+                f"            data[{wire}] = load{index}(spec{index}, value)",
+                "        else:",
+            ]
+        lines.append(f"            settle(data, value, spec{index}, load{index})")
+    lines.append("        pass")  # for a model without fields
+    lines += ["    except RecursionError:", "        too_deep(cls)"]
+    lines += ["    self = new(cls)", "    set_values(self, data)", "    return self"]
+    exec(compile("\n".join(lines), f"<{cls.__name__} parser>", "exec"), space)
+    return space["parse"]  # type: ignore[no-any-return]
 
 
 def _settle(data: Dict[str, Any], value: Any, spec: Field, load: Callable[..., Any]) -> None:

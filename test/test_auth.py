@@ -386,6 +386,28 @@ def test_production_flag_and_environment_that_contradict_are_refused(
     assert str(info.value) == (f"AuthenticatedApiClient: {message} contradict each other; give one")
 
 
+@pytest.mark.parametrize("production", [True, False])
+def test_production_given_as_the_second_argument_and_as_a_keyword_must_agree(
+    production: bool,
+) -> None:
+    with pytest.raises(ApiValueError) as info:
+        video_api.AuthenticatedApiClient("k", production, production=not production)
+    assert str(info.value) == (
+        f"AuthenticatedApiClient: production given twice, as {production} (the second "
+        f"argument) and as {not production}"
+    )
+    with video_api.AuthenticatedApiClient("k", production, production=production) as client:
+        assert client.configuration.environment == ("production" if production else "sandbox")
+
+
+def test_an_unknown_environment_beside_production_is_named_as_unknown() -> None:
+    with pytest.raises(ApiValueError) as info:
+        video_api.AuthenticatedApiClient("k", production=True, environment="staging")  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "Configuration.environment must be one of production, sandbox, got 'staging'"
+    )
+
+
 def test_connect_gets_a_token_before_any_call(
     emulator: Emulator, stack: contextlib.ExitStack
 ) -> None:

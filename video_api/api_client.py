@@ -39,7 +39,14 @@ from typing import (
 from urllib.parse import quote, urlencode
 
 from ._version import __version__
-from .configuration import Configuration, Timeout, check_timeout, check_url, is_loopback
+from .configuration import (
+    ENVIRONMENTS,
+    Configuration,
+    Timeout,
+    check_timeout,
+    check_url,
+    is_loopback,
+)
 from .exceptions import (
     ApiResponseError,
     ApiTimeoutError,
@@ -859,6 +866,11 @@ class AuthenticatedApiClient(ApiClient):
         header_value: Optional[str] = None,
     ) -> None:
         if isinstance(configuration, bool):  # api.video's AuthenticatedApiClient(key, production)
+            if production not in (None, configuration):
+                raise ApiValueError(
+                    f"AuthenticatedApiClient: production given twice, as {configuration} "
+                    f"(the second argument) and as {production}"
+                )
             configuration, production = None, configuration
         if configuration is not None and not isinstance(configuration, Configuration):
             raise ApiTypeError(
@@ -875,12 +887,12 @@ class AuthenticatedApiClient(ApiClient):
         configuration.auth = "bearer"
         if production is not None:
             chosen: Environment = "production" if production else "sandbox"
-            if environment not in (None, chosen):
+            if environment in ENVIRONMENTS and environment != chosen:  # else its own error
                 raise ApiValueError(
                     f"AuthenticatedApiClient: production={production} and "
                     f"environment={environment!r} contradict each other; give one"
                 )
-            environment = chosen
+            environment = chosen if environment is None else environment
         if environment is not None:  # else the configuration's own (production by default)
             configuration.environment = environment
         super().__init__(configuration, header_name, header_value)

@@ -384,6 +384,32 @@ def test_bad_request_message_says_status_title_type_and_hides_key(
     assert BAD_KEY not in repr(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (
+            {"page_size": True},
+            "A query parameter is invalid. (pageSize: This value must be of type integer.)",
+        ),
+        (
+            {"current_page": 0},
+            "This parameter is out of the allowed range of values. (currentPage: min 1)",
+        ),
+    ],
+)
+def test_a_problem_message_names_the_parameter_and_what_is_wrong(
+    emulator: Emulator, arguments: Dict[str, Any], said: str
+) -> None:
+    """The problem's name, detail and range, which say what to fix, are in str(e)."""
+    configuration = video_api.Configuration(host=emulator.url, api_key=emulator.api_key)
+    with video_api.ApiClient(configuration) as client, pytest.raises(BadRequestException) as caught:
+        VideosApi(client).list(**arguments)
+    assert str(caught.value) == (
+        f"(400) Bad Request: {said} "
+        "[type: https://docs.api.video/reference/request-invalid-query-parameter]"
+    )
+
+
 def test_reused_refresh_token_raises_bad_request(
     api: authentication_api.AuthenticationApi, emulator: Emulator
 ) -> None:

@@ -530,6 +530,12 @@ def test_paginate_refuses_a_method_without_pages(emulator: Emulator) -> None:
         video = VideosApi(client).create({"title": "t"})
         with pytest.raises(video_api.ApiTypeError, match="get_status does not return pages"):
             next(video_api.paginate(VideosApi(client).get_status, video.video_id))  # type: ignore[arg-type]
+        page = VideosApi(client).list()
+        with pytest.raises(video_api.ApiTypeError) as caught:  # the page, not the method
+            next(video_api.paginate(page))  # type: ignore[arg-type]
+        assert str(caught.value) == (
+            "paginate expects a list method such as videos_api.list, got VideosListResponse"
+        )
 
 
 def test_a_thumbnail_from_a_gzip_file_object_is_sent_decompressed(

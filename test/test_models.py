@@ -1321,8 +1321,8 @@ def test_signature_names_the_fields_as_keywords() -> None:
     assert {p.kind for p in parameters[1:]} == {inspect.Parameter.KEYWORD_ONLY}
     title, tags, metadata = (signature.parameters[n] for n in ("title", "tags", "metadata"))
     assert (title.annotation, title.default) == (str, inspect.Parameter.empty)
-    assert (tags.annotation, tags.default) == (list[str], None)
-    assert metadata.annotation == list[Metadata]
+    assert (tags.annotation, tags.default) == (List[str], None)
+    assert metadata.annotation == List[Metadata]
     assert signature.bind(title="t", tags=["a"]).arguments == {"title": "t", "tags": ["a"]}
     assert "(_data=None, /, *, title: str, description: str = None" in pydoc.render_doc(
         VideoCreationPayload, renderer=pydoc.plaintext

@@ -633,7 +633,8 @@ def test_the_part_that_creates_the_video_is_sent_again_when_it_cannot_have_been_
         refused = video_api.Configuration(host=f"http://127.0.0.1:{closed.getsockname()[1]}")
         with video_api.ApiClient(refused) as client, pytest.raises(UploadError) as raised:
             VideosApi(client).upload_with_upload_token(token, data, part_retries=1)
-    assert "part 1 failed after 2 attempts: ApiConnectionError" in str(raised.value)
+    assert "part 1 failed after 2 attempts: POST /upload?token=***: " in str(raised.value)
+    assert isinstance(raised.value.__cause__, video_api.ApiConnectionError)
     assert "Connection refused" in str(raised.value) and raised.value.resume is not None
 
 

@@ -928,6 +928,10 @@ def paginate(method: Callable[P, Page[T]], *args: P.args, **kwargs: P.kwargs) ->
     as the method; ``page_size`` sets how many items each request fetches."""
     import inspect  # only paginating needs it
 
+    if not callable(method):  # paginate(videos_api.list()): a page, not the method
+        raise ApiTypeError(
+            f"paginate expects a list method such as videos_api.list, got {type(method).__name__}"
+        )
     if "current_page" not in inspect.signature(method).parameters:
         raise ApiTypeError(f"{getattr(method, '__name__', method)} does not return pages")
     page_number = cast(int, kwargs.pop("current_page", None) or 1)

@@ -116,17 +116,25 @@ class ApiException(OpenApiException):
 
     def _message(self) -> str:
         parts = [f"({self.status})" if self.status is not None else "", self.reason or ""]
-        head = " ".join(p for p in parts if p) or type(self).__name__
+        head = " ".join(p for p in parts if p)
         problem: Any = self.problem  # read as a mapping: problem models differ in fields
         if problem is not None:
             if problem.get("title"):
                 head += f": {problem['title']}"
+            # Which parameter, and what is wrong with it, as api.video's problems say.
+            said = [str(problem[key]) for key in ("name", "detail") if problem.get(key)]
+            bounds = problem.get("range")
+            if isinstance(bounds, dict) and bounds:  # {"min": 1}
+                said.append(", ".join(f"{key} {value}" for key, value in bounds.items()))
+            if said:
+                head += f" ({shown(': '.join(said))})"
             if problem.get("type"):
                 head += f" [type: {problem['type']}]"
             for sub in problem.get("problems") or ():
                 head += f"; {sub.get('name') or '?'}: {sub.get('title')}"
-        if self.detail:
-            head += f": {self.detail}"
+        if self.detail:  # without a status, the detail alone: its class is the traceback's
+            head = f"{head}: {self.detail}" if head else self.detail
+        head = head or type(self).__name__
         if self.retries:
             head += f" (after {self.retries} retr{'y' if self.retries == 1 else 'ies'})"
         return head
@@ -137,7 +145,8 @@ class BadRequestException(ApiException):
 
 
 class AuthenticationError(BadRequestException):
-    """The API key or refresh token was refused, so no access token could be had."""
+    """With bearer tokens: the API key or refresh token was refused at the token exchange, so
+    no access token could be had. (With HTTP Basic, a wrong key is an UnauthorizedException.)"""
 
 
 #: api.video's client's name for it, so that its ``except ApiAuthException`` keeps working.
@@ -145,7 +154,8 @@ ApiAuthException = AuthenticationError
 
 
 class UnauthorizedException(ApiException):
-    """401: the access token is missing, invalid or expired."""
+    """401: the credentials were refused: with HTTP Basic (the default), a wrong API key; with
+    bearer tokens, one the server no longer takes after a renewal."""
 
 
 class ForbiddenException(ApiException):

@@ -482,7 +482,7 @@ class _Signature:
         for spec in cls._fields:
             default = Parameter.empty if spec.required else None
             kind = spec.resolve()
-            hint = list[kind] if spec.many else kind  # type: ignore[valid-type]
+            hint = List[kind] if spec.many else kind  # type: ignore[valid-type]
             parameters.append(
                 Parameter(spec.name, Parameter.KEYWORD_ONLY, default=default, annotation=hint)
             )

@@ -94,7 +94,7 @@ class Prop:
     def __init__(self, owner: str, wire: str, node: Dict[str, Any], required: bool) -> None:
         self.wire, self.name, self.required = wire, snake(wire), required
         self.nullable = bool(node.get("nullable") or node.get("x-optional-nullable"))
-        self.description = first_sentence(node.get("description"))
+        self.description = first_sentence(node.get("description"), 400)  # whole in the docs
         self.example = node.get("example")
         self.default = node.get("default")
         self.secret = wire in SECRETS
@@ -136,7 +136,7 @@ class Prop:
         options += [f"enum={tuple(v for v in self.enum if v is not None)!r}"] if self.enum else []
         if self.default is not None and not self.required:
             options.append(f"default={self.default!r}")
-        options += [f"description={self.description!r}"] if self.description else []
+        options += [f"description={first_sentence(self.description)!r}"] if self.description else []
         return f"        {self.name} = field({', '.join(options)})"
 
 

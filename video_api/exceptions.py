@@ -101,9 +101,8 @@ class ApiException(OpenApiException):
         self.headers = headers
         self.body = body
         self.api_response = api_response
-        self.detail: Optional[str] = (
-            detail if detail is None else shown(detail)
-        )  # it may name an upload URL
+        # It may name an upload URL, whose token is hidden.
+        self.detail: Optional[str] = None if detail is None else shown(detail)
         self.retries = retries
         super().__init__(self._message())
 
